@@ -1,0 +1,105 @@
+//! The outputs of `Raft::step`, and the ordering rule the host must keep.
+
+use crate::message::Message;
+use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+
+/// Something the host must do, returned by `Raft::step`.
+///
+/// **The ordering rule.** Carry out the actions of one step in the order they are returned,
+/// and make each `Persist` durable (written and synced) before carrying out any later action
+/// of the same batch. That is what makes a vote or an append acknowledgement safe: it is never
+/// sent before the state it promises is on disk (Raft §5.1 and Figure 2; thesis §3.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Action<C> {
+    /// Write this to durable storage, and sync it, before carrying out any later action.
+    Persist(Persist<C>),
+    /// Send `message` to node `to`. Delivery may fail, be delayed, duplicated or reordered:
+    /// Raft tolerates all of it. Carry it out only after every earlier `Persist`.
+    Send {
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        message: Message<C>,
+    },
+    /// Apply these committed entries to the state machine, in order. Indices are contiguous
+    /// and continue where the previous `Apply` ended (after a restart: from
+    /// `Restored::applied + 1`). `Payload::Noop` entries carry nothing to apply.
+    Apply(Vec<Entry<C>>),
+    /// The proposal of this step was appended to the leader's log at `index` in `term`. It is
+    /// committed once an `Apply` hands out the entry at `index` with this `term`; if an entry
+    /// of another term shows up at `index`, the proposal was lost to a leader change.
+    ProposalAccepted {
+        /// Where the command was placed.
+        index: LogIndex,
+        /// The leader's term.
+        term: Term,
+    },
+    /// The proposal of this step was refused; nothing was appended.
+    ProposalRejected(ProposeError),
+}
+
+/// What to write to durable storage (see `Action::Persist`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Persist<C> {
+    /// Replace the stored term and vote with this record, atomically.
+    HardState(HardState),
+    /// Store these entries: first delete every stored entry at or after `entries[0].index`,
+    /// then append `entries` (contiguous, never empty). Both halves must become durable
+    /// together or the deletion alone; never the append without the deletion.
+    Entries(Vec<Entry<C>>),
+}
+
+/// Why a proposal was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum ProposeError {
+    /// This node is not the leader. `leader_hint` is the leader of the current term if this
+    /// node knows it: retry there.
+    NotLeader {
+        /// The known leader, if any.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader already holds `Config::max_uncommitted_entries` entries that are not
+    /// committed yet. Retry after some commit.
+    TooManyUncommitted {
+        /// The configured bound.
+        limit: u64,
+    },
+    /// The proposal's command alone exceeds `Config::max_bytes_per_message`, so it could never
+    /// be replicated.
+    CommandTooLarge {
+        /// The command's size in bytes.
+        size_bytes: u64,
+        /// The configured bound.
+        limit: u64,
+    },
+}
+
+impl std::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProposeError::NotLeader {
+                leader_hint: Some(leader),
+            } => write!(f, "not the leader; node {leader} leads"),
+            ProposeError::NotLeader { leader_hint: None } => {
+                write!(f, "not the leader; no leader known")
+            }
+            ProposeError::TooManyUncommitted { limit } => {
+                write!(f, "{limit} entries already wait for commit")
+            }
+            ProposeError::CommandTooLarge { size_bytes, limit } => {
+                write!(
+                    f,
+                    "command of {size_bytes} bytes exceeds the {limit}-byte message bound"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProposeError {}

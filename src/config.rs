@@ -1,0 +1,146 @@
+//! The node's configuration and its validation.
+
+use crate::types::NodeId;
+
+/// How a node is set up. Build one with [`Config::new`], adjust the public fields, and hand it
+/// to `Raft::new`, which validates it ([`Config::validate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Config {
+    /// This node's id; must be one of `voters`.
+    pub id: NodeId,
+    /// Every voting member of the cluster, this node included, without duplicates.
+    pub voters: Vec<NodeId>,
+    /// The election timeout is drawn from `[election_ticks, 2 * election_ticks)` each time the
+    /// timer is reset (Raft §5.2). Must exceed `heartbeat_ticks`.
+    pub election_ticks: u64,
+    /// A leader sends a heartbeat to each follower every `heartbeat_ticks` ticks.
+    pub heartbeat_ticks: u64,
+    /// At most this many append messages in flight to one follower while pipelining.
+    pub max_inflight_appends: usize,
+    /// At most this many entries in one append message.
+    pub max_entries_per_message: usize,
+    /// At most this many payload bytes in one append message (a single entry larger than this
+    /// is refused at proposal time).
+    pub max_bytes_per_message: u64,
+    /// A leader refuses proposals while this many of its entries wait for commit.
+    pub max_uncommitted_entries: u64,
+    /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
+    /// the same seed, state and events give the same actions, bit for bit.
+    pub seed: u64,
+}
+
+impl Config {
+    /// A configuration with the defaults below for node `id` in a cluster of `voters`.
+    ///
+    /// Defaults: election 10 ticks (timeouts in [10, 20)), heartbeat 3 ticks, 64 appends in
+    /// flight per follower, 1024 entries and 1 MiB per message, 8192 uncommitted entries,
+    /// seed = `id`.
+    pub fn new(id: NodeId, voters: impl IntoIterator<Item = NodeId>) -> Self {
+        Config {
+            id,
+            voters: voters.into_iter().collect(),
+            election_ticks: 10,
+            heartbeat_ticks: 3,
+            max_inflight_appends: 64,
+            max_entries_per_message: 1024,
+            max_bytes_per_message: 1 << 20,
+            max_uncommitted_entries: 8192,
+            seed: id,
+        }
+    }
+
+    /// Checks every field; `Raft::new` calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.voters.is_empty() {
+            return Err(ConfigError::NoVoters);
+        }
+        for (position, voter) in self.voters.iter().enumerate() {
+            if self.voters[..position].contains(voter) {
+                return Err(ConfigError::DuplicateVoter(*voter));
+            }
+        }
+        if !self.voters.contains(&self.id) {
+            return Err(ConfigError::IdNotAVoter(self.id));
+        }
+        if self.heartbeat_ticks == 0 {
+            return Err(ConfigError::ZeroHeartbeatTicks);
+        }
+        if self.election_ticks <= self.heartbeat_ticks {
+            return Err(ConfigError::ElectionNotAboveHeartbeat {
+                election_ticks: self.election_ticks,
+                heartbeat_ticks: self.heartbeat_ticks,
+            });
+        }
+        if self.election_ticks > ELECTION_TICKS_MAX {
+            return Err(ConfigError::ElectionTicksTooLarge(self.election_ticks));
+        }
+        if self.max_inflight_appends == 0 {
+            return Err(ConfigError::ZeroBound("max_inflight_appends"));
+        }
+        if self.max_entries_per_message == 0 {
+            return Err(ConfigError::ZeroBound("max_entries_per_message"));
+        }
+        if self.max_bytes_per_message == 0 {
+            return Err(ConfigError::ZeroBound("max_bytes_per_message"));
+        }
+        if self.max_uncommitted_entries == 0 {
+            return Err(ConfigError::ZeroBound("max_uncommitted_entries"));
+        }
+        Ok(())
+    }
+}
+
+/// The largest accepted `election_ticks`: twice it must fit in a `u64`.
+pub const ELECTION_TICKS_MAX: u64 = u64::MAX / 2;
+
+/// Why a [`Config`] was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `voters` is empty.
+    NoVoters,
+    /// This id appears twice in `voters`.
+    DuplicateVoter(NodeId),
+    /// `id` is not in `voters`.
+    IdNotAVoter(NodeId),
+    /// `heartbeat_ticks` is 0.
+    ZeroHeartbeatTicks,
+    /// `election_ticks` must be greater than `heartbeat_ticks`, or followers would time out
+    /// between two heartbeats of a healthy leader.
+    ElectionNotAboveHeartbeat {
+        /// The configured election ticks.
+        election_ticks: u64,
+        /// The configured heartbeat ticks.
+        heartbeat_ticks: u64,
+    },
+    /// `election_ticks` exceeds [`ELECTION_TICKS_MAX`].
+    ElectionTicksTooLarge(u64),
+    /// The named bound is 0, which would stop all progress.
+    ZeroBound(&'static str),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::NoVoters => write!(f, "the voter list is empty"),
+            ConfigError::DuplicateVoter(id) => write!(f, "voter {id} is listed twice"),
+            ConfigError::IdNotAVoter(id) => write!(f, "node id {id} is not among the voters"),
+            ConfigError::ZeroHeartbeatTicks => write!(f, "heartbeat_ticks must be at least 1"),
+            ConfigError::ElectionNotAboveHeartbeat {
+                election_ticks,
+                heartbeat_ticks,
+            } => write!(
+                f,
+                "election_ticks ({election_ticks}) must exceed heartbeat_ticks ({heartbeat_ticks})"
+            ),
+            ConfigError::ElectionTicksTooLarge(ticks) => {
+                write!(f, "election_ticks ({ticks}) exceeds {ELECTION_TICKS_MAX}")
+            }
+            ConfigError::ZeroBound(name) => write!(f, "{name} must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,26 @@
+//! The inputs of `Raft::step`.
+
+use crate::message::Message;
+use crate::types::NodeId;
+
+/// Something that happened to a node: the only way into `Raft::step`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
+pub enum Event<C> {
+    /// One unit of logical time passed. The host picks its length (10 ms is typical); election
+    /// and heartbeat timeouts are counted in ticks.
+    Tick,
+    /// A message arrived from another node. `from` is the sender as the host's transport knows
+    /// it; a message "from" this node itself is ignored.
+    Receive {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        message: Message<C>,
+    },
+    /// A client asks to replicate a command. The answer is one `ProposalAccepted` or
+    /// `ProposalRejected` action in the same step's output.
+    Propose(C),
+}

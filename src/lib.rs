@@ -1,0 +1,84 @@
+//! # pureraft
+//!
+//! Raft consensus (Ongaro & Ousterhout 2014; Ongaro's 2014 dissertation) as a pure,
+//! deterministic, sans-IO state machine. The crate holds no thread, clock, socket, file or
+//! global randomness: time arrives as [`Event::Tick`], messages as [`Event::Receive`], client
+//! commands as [`Event::Propose`], and everything the node wants done comes back as
+//! [`Action`]s for the host to carry out. Same configuration, same restored state, same events:
+//! same actions, bit for bit.
+//!
+//! ## The driving loop
+//!
+//! ```
+//! use pureraft::{Action, Config, Event, Persist, Raft, Restored};
+//!
+//! let config = Config::new(1, [1]); // a one-node cluster, for the example
+//! let mut node: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+//! let mut actions = Vec::new();
+//! let mut applied = Vec::new();
+//! for _ in 0..30 {
+//!     node.step_into(Event::Tick, &mut actions); // one tick per 10 ms, say
+//! }
+//! node.step_into(Event::Propose(b"x=1".to_vec()), &mut actions);
+//! for action in actions.drain(..) {
+//!     // Strictly in order; each Persist durable before the next action.
+//!     match action {
+//!         Action::Persist(Persist::HardState(_hard_state)) => { /* write + fsync */ }
+//!         Action::Persist(Persist::Entries(_entries)) => { /* truncate, append + fsync */ }
+//!         Action::Send { to: _, message: _ } => { /* hand to the network */ }
+//!         Action::Apply(entries) => applied.extend(entries),
+//!         Action::ProposalAccepted { index: _, term: _ } => { /* remember for the client */ }
+//!         Action::ProposalRejected(_reason) => { /* tell the client */ }
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(applied.len(), 2); // the leader's no-op, then the command
+//! ```
+//!
+//! ## The ordering rule (the only rule a host must obey)
+//!
+//! Carry out the actions of one step in the order returned. A [`Action::Persist`] is durable
+//! (written and synced) before any later action of the same batch is carried out. This is what
+//! makes a vote or an append acknowledgement safe: it is never sent before it is on disk
+//! (Raft §5.1 and Figure 2; thesis §3.8).
+//!
+//! ## Restart
+//!
+//! Hand [`Raft::new`] exactly what the `Persist` actions wrote, as [`Restored`]: the last
+//! [`HardState`] and the stored entries. It validates them and answers a [`RestoreError`]
+//! rather than panicking on inconsistent state.
+//!
+//! ## Peers are untrusted
+//!
+//! Anything a peer sends, stale, duplicated, reordered, malformed, from an unknown id or with
+//! absurd terms or indices, is ignored or answered as the paper says; it never panics and
+//! never corrupts state.
+//!
+//! ## Testing
+//!
+//! Feature `sim` adds [`sim`], a deterministic cluster simulator with an invariant checker,
+//! used by the crate's tests, the `simulate` example and the fuzz targets.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod action;
+mod config;
+mod event;
+mod log;
+mod message;
+mod progress;
+mod quorum;
+mod raft;
+mod rng;
+mod types;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use action::{Action, Persist, ProposeError};
+pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
+pub use event::Event;
+pub use message::{AppendOutcome, Message, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES};
+pub use raft::{InitError, Raft, Restored, RestoreError};
+pub use types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term};

@@ -1,0 +1,218 @@
+//! The in-memory log: offsets, term lookup, append, truncation and conflict search.
+
+use crate::types::{Command, Entry, LogIndex, Term};
+
+/// The node's log, held in memory (the host's disk is written through `Persist` actions and
+/// never read back except at restart).
+///
+/// Invariants: `entries[k].index == base_index + 1 + k`; terms are non-decreasing along the
+/// log and every term is at least `base_term`.
+#[derive(Clone, Debug)]
+pub(crate) struct Log<C> {
+    /// The index just before the first held entry (0 until snapshots exist).
+    base_index: LogIndex,
+    /// The term of the entry at `base_index` (0 for index 0).
+    base_term: Term,
+    entries: Vec<Entry<C>>,
+}
+
+impl<C: Command> Log<C> {
+    /// A log holding `entries`, which the caller has validated as contiguous from 1 with
+    /// non-decreasing terms.
+    pub(crate) fn new(entries: Vec<Entry<C>>) -> Self {
+        let log = Log {
+            base_index: 0,
+            base_term: 0,
+            entries,
+        };
+        debug_assert!(log.is_well_formed());
+        log
+    }
+
+    pub(crate) fn last_index(&self) -> LogIndex {
+        self.base_index + self.entries.len() as LogIndex
+    }
+
+    pub(crate) fn last_term(&self) -> Term {
+        self.entries
+            .last()
+            .map_or(self.base_term, |entry| entry.term)
+    }
+
+    /// The term of the entry at `index`, or `None` if the log holds no such entry.
+    pub(crate) fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index == self.base_index {
+            return Some(self.base_term);
+        }
+        self.entry(index).map(|entry| entry.term)
+    }
+
+    pub(crate) fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
+        let offset = index.checked_sub(self.base_index + 1)?;
+        self.entries.get(usize::try_from(offset).ok()?)
+    }
+
+    /// The held entries, from the first after the base.
+    pub(crate) fn entries(&self) -> &[Entry<C>] {
+        &self.entries
+    }
+
+    /// Entries `low..=high` (clamped to what is held).
+    pub(crate) fn slice(&self, low: LogIndex, high: LogIndex) -> &[Entry<C>] {
+        let start = self.offset_clamped(low);
+        let end = self.offset_clamped(high.saturating_add(1));
+        &self.entries[start..end.max(start)]
+    }
+
+    /// The entries from `start` on, at most `max_count` of them and, past the first, at most
+    /// `max_bytes` of payload in all.
+    pub(crate) fn slice_bounded(
+        &self,
+        start: LogIndex,
+        max_count: usize,
+        max_bytes: u64,
+    ) -> &[Entry<C>] {
+        let begin = self.offset_clamped(start);
+        let available = &self.entries[begin..];
+        let mut count = 0;
+        let mut bytes: u64 = 0;
+        for entry in available.iter().take(max_count) {
+            bytes = bytes.saturating_add(entry.payload.size_bytes() as u64);
+            if count > 0 && bytes > max_bytes {
+                break;
+            }
+            count += 1;
+        }
+        &available[..count]
+    }
+
+    fn offset_clamped(&self, index: LogIndex) -> usize {
+        let offset = index.saturating_sub(self.base_index + 1);
+        usize::try_from(offset).map_or(self.entries.len(), |o| o.min(self.entries.len()))
+    }
+
+    /// Appends one entry at `last_index() + 1`.
+    pub(crate) fn push(&mut self, entry: Entry<C>) {
+        assert_eq!(
+            entry.index,
+            self.last_index() + 1,
+            "log append out of order"
+        );
+        assert!(
+            entry.term >= self.last_term(),
+            "log terms must not decrease"
+        );
+        self.entries.push(entry);
+    }
+
+    /// Removes every entry at or after `index` (which must be past the base).
+    pub(crate) fn truncate_from(&mut self, index: LogIndex) {
+        assert!(index > self.base_index, "cannot truncate into the base");
+        let keep = usize::try_from(index - self.base_index - 1).unwrap_or(usize::MAX);
+        self.entries.truncate(keep);
+    }
+
+    /// True if a log ending at (`last_index`, `last_term`) is at least as up to date as this one
+    /// (Raft §5.4.1: later last term wins; same last term, the longer log wins).
+    pub(crate) fn is_up_to_date(&self, last_index: LogIndex, last_term: Term) -> bool {
+        last_term > self.last_term()
+            || (last_term == self.last_term() && last_index >= self.last_index())
+    }
+
+    /// The largest index at or below `index` whose term is at most `term`, with its term.
+    /// Terms are non-decreasing along the log, so this is a binary search. Answers the base
+    /// when no held entry qualifies.
+    pub(crate) fn last_index_with_term_at_most(
+        &self,
+        index: LogIndex,
+        term: Term,
+    ) -> (LogIndex, Term) {
+        let high = self.offset_clamped(index.saturating_add(1));
+        let candidates = &self.entries[..high];
+        let count = candidates.partition_point(|entry| entry.term <= term);
+        match count.checked_sub(1) {
+            Some(position) => (candidates[position].index, candidates[position].term),
+            None => (self.base_index, self.base_term),
+        }
+    }
+
+    fn is_well_formed(&self) -> bool {
+        let mut previous_term = self.base_term;
+        for (offset, entry) in self.entries.iter().enumerate() {
+            if entry.index != self.base_index + 1 + offset as LogIndex || entry.term < previous_term
+            {
+                return false;
+            }
+            previous_term = entry.term;
+        }
+        true
+    }
+
+    #[cfg(debug_assertions)]
+    pub(crate) fn check(&self) {
+        debug_assert!(
+            self.is_well_formed(),
+            "log is not contiguous or terms decrease"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Log;
+    use crate::types::{Entry, Payload};
+
+    fn log_with_terms(terms: &[u64]) -> Log<u64> {
+        Log::new(
+            terms
+                .iter()
+                .enumerate()
+                .map(|(i, &term)| Entry {
+                    term,
+                    index: i as u64 + 1,
+                    payload: Payload::Command(i as u64),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn term_lookup_and_bounds() {
+        let log = log_with_terms(&[1, 1, 2, 3]);
+        assert_eq!(log.last_index(), 4);
+        assert_eq!(log.last_term(), 3);
+        assert_eq!(log.term_at(0), Some(0));
+        assert_eq!(log.term_at(3), Some(2));
+        assert_eq!(log.term_at(5), None);
+        assert_eq!(log.slice(2, 3).len(), 2);
+        assert_eq!(log.slice(4, 100).len(), 1);
+        assert!(log.slice(5, 9).is_empty());
+    }
+
+    #[test]
+    fn conflict_search_finds_last_entry_with_term_at_most() {
+        let log = log_with_terms(&[1, 1, 2, 2, 2, 5, 5]);
+        assert_eq!(log.last_index_with_term_at_most(7, 4), (5, 2));
+        assert_eq!(log.last_index_with_term_at_most(3, 2), (3, 2));
+        assert_eq!(log.last_index_with_term_at_most(100, 9), (7, 5));
+        assert_eq!(log.last_index_with_term_at_most(7, 0), (0, 0));
+    }
+
+    #[test]
+    fn bounded_slice_respects_count_and_bytes_but_sends_one() {
+        let log = log_with_terms(&[1, 1, 1, 1]);
+        assert_eq!(log.slice_bounded(1, 2, 1000).len(), 2);
+        assert_eq!(log.slice_bounded(1, 10, 16).len(), 2); // 8 bytes each
+        assert_eq!(log.slice_bounded(1, 10, 1).len(), 1); // always at least one
+        assert!(log.slice_bounded(5, 10, 100).is_empty());
+    }
+
+    #[test]
+    fn up_to_date_rule() {
+        let log = log_with_terms(&[1, 2]);
+        assert!(log.is_up_to_date(2, 2));
+        assert!(log.is_up_to_date(1, 3));
+        assert!(!log.is_up_to_date(5, 1));
+        assert!(!log.is_up_to_date(1, 2));
+    }
+}

@@ -1,0 +1,120 @@
+//! The messages nodes exchange: one variant per RPC of Raft Figure 2, each with its own fields.
+
+use crate::types::{Command, Entry, LogIndex, Term};
+
+/// A message between two nodes. The sender is not part of the message: the host knows whom a
+/// message came from and passes it as `Event::Receive { from, .. }`.
+///
+/// Every message carries the sender's term, which the receiver handles before anything else
+/// (Raft Figure 2, "rules for all servers").
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Message<C> {
+    /// RequestVote RPC, sent by a candidate (Raft §5.2).
+    RequestVote {
+        /// The candidate's term.
+        term: Term,
+        /// The index of the candidate's last log entry (Raft §5.4.1).
+        last_log_index: LogIndex,
+        /// The term of the candidate's last log entry (Raft §5.4.1).
+        last_log_term: Term,
+    },
+    /// The answer to a `RequestVote`.
+    RequestVoteResponse {
+        /// The voter's current term, for the candidate to update itself.
+        term: Term,
+        /// True means the voter granted its vote for `term`.
+        vote_granted: bool,
+    },
+    /// AppendEntries RPC, sent by a leader to replicate entries and as heartbeat (Raft §5.3).
+    AppendEntries {
+        /// The leader's term.
+        term: Term,
+        /// The index of the entry just before `entries`.
+        prev_log_index: LogIndex,
+        /// The term of the entry at `prev_log_index`.
+        prev_log_term: Term,
+        /// Entries to store, contiguous from `prev_log_index + 1`; empty for a heartbeat.
+        entries: Vec<Entry<C>>,
+        /// The leader's commit index.
+        leader_commit: LogIndex,
+    },
+    /// The answer to an `AppendEntries`.
+    AppendEntriesResponse {
+        /// The follower's current term, for the leader to update itself.
+        term: Term,
+        /// Whether the follower's log matched and what it now holds.
+        outcome: AppendOutcome,
+    },
+}
+
+/// The result of an `AppendEntries` on the follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum AppendOutcome {
+    /// The follower's log matches the leader's up to and including `match_index`, and that
+    /// prefix is durable on the follower.
+    Accepted {
+        /// The highest index known to match the leader's log.
+        match_index: LogIndex,
+    },
+    /// The consistency check failed at `rejected_index` (the request's `prev_log_index`).
+    ///
+    /// The hint lets the leader skip a whole diverging term per round trip instead of one
+    /// entry (Raft §5.3, "the protocol can be optimized"): `hint_index` is the largest index
+    /// at or below `rejected_index` whose term is at most the request's `prev_log_term`, and
+    /// `hint_term` is that entry's term.
+    Rejected {
+        /// The `prev_log_index` of the request this answers.
+        rejected_index: LogIndex,
+        /// The follower's suggestion of where the logs may match.
+        hint_index: LogIndex,
+        /// The term of the follower's entry at `hint_index`.
+        hint_term: Term,
+    },
+}
+
+/// The fixed size counted for a message besides its entries' payloads, in bytes. Used by
+/// hosts and the simulator to account traffic; the crate chooses no wire format.
+pub const MESSAGE_HEADER_BYTES: usize = 32;
+/// The fixed size counted for each entry besides its payload, in bytes.
+pub const ENTRY_HEADER_BYTES: usize = 16;
+
+impl<C> Message<C> {
+    /// The term the sender was in when it sent the message.
+    pub fn term(&self) -> Term {
+        match self {
+            Message::RequestVote { term, .. }
+            | Message::RequestVoteResponse { term, .. }
+            | Message::AppendEntries { term, .. }
+            | Message::AppendEntriesResponse { term, .. } => *term,
+        }
+    }
+
+    /// True for the messages that ask for an answer (`RequestVote`, `AppendEntries`).
+    pub fn is_request(&self) -> bool {
+        matches!(
+            self,
+            Message::RequestVote { .. } | Message::AppendEntries { .. }
+        )
+    }
+}
+
+impl<C: Command> Message<C> {
+    /// An estimate of the message's size on a wire: a fixed header plus each entry's header
+    /// and payload. Used for accounting, never for correctness.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Message::AppendEntries { entries, .. } => {
+                MESSAGE_HEADER_BYTES
+                    + entries
+                        .iter()
+                        .map(|entry| ENTRY_HEADER_BYTES + entry.payload.size_bytes())
+                        .sum::<usize>()
+            }
+            _ => MESSAGE_HEADER_BYTES,
+        }
+    }
+}

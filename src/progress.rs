@@ -1,0 +1,159 @@
+//! What a leader knows about each follower's log, and its bounded window of appends in flight.
+
+use std::collections::VecDeque;
+
+use crate::types::{LogIndex, NodeId};
+
+/// How the leader replicates to one follower (after etcd's progress states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProgressState {
+    /// Where the follower's log matches is unknown: one append at a time, each waiting for its
+    /// answer (or for the next heartbeat, if it was lost).
+    Probe {
+        /// An append was sent and is not answered yet.
+        waiting: bool,
+    },
+    /// The follower matched: appends are pipelined, up to the inflight bound.
+    Replicate,
+}
+
+/// The leader's view of one follower. Invariant: `match_index < next_index`.
+#[derive(Clone, Debug)]
+pub(crate) struct Progress {
+    pub(crate) id: NodeId,
+    /// The highest index known to be replicated on the follower (Figure 2 matchIndex); never
+    /// decreases within a term.
+    pub(crate) match_index: LogIndex,
+    /// The next index to send (Figure 2 nextIndex).
+    pub(crate) next_index: LogIndex,
+    pub(crate) state: ProgressState,
+    /// The last index of each append in flight, oldest first; at most `inflight_max`.
+    inflight: VecDeque<LogIndex>,
+    inflight_max: usize,
+    /// The highest commit index sent to the follower this term.
+    pub(crate) commit_sent: LogIndex,
+    /// `match_index` at the previous heartbeat, to notice a pipeline whose appends were lost.
+    pub(crate) match_at_heartbeat: LogIndex,
+}
+
+impl Progress {
+    pub(crate) fn new(id: NodeId, next_index: LogIndex, inflight_max: usize) -> Self {
+        Progress {
+            id,
+            match_index: 0,
+            next_index,
+            state: ProgressState::Probe { waiting: false },
+            inflight: VecDeque::with_capacity(inflight_max),
+            inflight_max,
+            commit_sent: 0,
+            match_at_heartbeat: 0,
+        }
+    }
+
+    /// True if no append may be sent now.
+    pub(crate) fn is_paused(&self) -> bool {
+        match self.state {
+            ProgressState::Probe { waiting } => waiting,
+            ProgressState::Replicate => self.inflight.len() >= self.inflight_max,
+        }
+    }
+
+    pub(crate) fn has_inflight(&self) -> bool {
+        !self.inflight.is_empty()
+    }
+
+    /// Records an append whose last entry is `last_index` (equal to `next_index - 1` for an
+    /// empty probe).
+    pub(crate) fn sent(&mut self, last_index: LogIndex) {
+        match self.state {
+            ProgressState::Probe { .. } => {
+                self.state = ProgressState::Probe { waiting: true };
+            }
+            ProgressState::Replicate => {
+                debug_assert!(self.inflight.len() < self.inflight_max);
+                self.inflight.push_back(last_index);
+                self.next_index = last_index + 1;
+            }
+        }
+    }
+
+    /// True if the most recent append sent ends at `last_index` and may grow (see
+    /// `extend_last_sent`).
+    pub(crate) fn can_extend_last_sent(&self, last_index: LogIndex) -> bool {
+        match self.state {
+            ProgressState::Probe { waiting } => waiting,
+            ProgressState::Replicate => {
+                self.inflight.back() == Some(&last_index) && self.next_index == last_index + 1
+            }
+        }
+    }
+
+    /// Grows the most recent append in flight to end at `last_index` (the message was extended
+    /// before the host sent it).
+    pub(crate) fn extend_last_sent(&mut self, last_index: LogIndex) {
+        if let Some(last) = self.inflight.back_mut() {
+            debug_assert!(*last < last_index);
+            *last = last_index;
+        }
+        if self.state == ProgressState::Replicate {
+            self.next_index = last_index + 1;
+        }
+    }
+
+    /// The follower holds everything up to `match_index`. Returns true if that was news.
+    pub(crate) fn accepted(&mut self, match_index: LogIndex) -> bool {
+        while self
+            .inflight
+            .front()
+            .is_some_and(|&last| last <= match_index)
+        {
+            self.inflight.pop_front();
+        }
+        let advanced = match_index > self.match_index;
+        if advanced {
+            self.match_index = match_index;
+        }
+        if let ProgressState::Probe { .. } = self.state {
+            // Matched: pipeline from the first index the follower is not known to hold.
+            self.state = ProgressState::Replicate;
+            self.inflight.clear();
+            self.next_index = self.match_index + 1;
+        } else {
+            self.next_index = self.next_index.max(self.match_index + 1);
+        }
+        advanced
+    }
+
+    /// Falls back to probing from `next_index`, dropping the pipeline.
+    pub(crate) fn become_probe(&mut self, next_index: LogIndex) {
+        debug_assert!(next_index > self.match_index);
+        self.state = ProgressState::Probe { waiting: false };
+        self.inflight.clear();
+        self.next_index = next_index;
+    }
+
+    /// A heartbeat interval passed: an unanswered probe may be sent again.
+    pub(crate) fn heartbeat_elapsed(&mut self) {
+        if let ProgressState::Probe { .. } = self.state {
+            self.state = ProgressState::Probe { waiting: false };
+        }
+        self.match_at_heartbeat = self.match_index;
+    }
+
+    #[cfg(debug_assertions)]
+    pub(crate) fn check(&self, last_index: LogIndex) {
+        debug_assert!(
+            self.match_index < self.next_index,
+            "match must stay below next"
+        );
+        debug_assert!(
+            self.match_index <= last_index,
+            "match beyond the leader's log"
+        );
+        debug_assert!(
+            self.next_index <= last_index + 1,
+            "next beyond the leader's log"
+        );
+        debug_assert!(self.inflight.len() <= self.inflight_max);
+    }
+}

@@ -1,0 +1,64 @@
+//! Pure quorum maths over a majority of voters.
+
+use crate::types::LogIndex;
+
+/// The number of votes that makes a majority of `voters` (Raft §5.2).
+pub(crate) fn majority(voters: usize) -> usize {
+    voters / 2 + 1
+}
+
+/// The highest index held by a majority, given each voter's match index (Raft §5.3 and
+/// Figure 2: "a majority of matchIndex[i] >= N"). Reorders `matches`.
+pub(crate) fn committed_index(matches: &mut [LogIndex]) -> LogIndex {
+    debug_assert!(!matches.is_empty());
+    // The k-th largest value, k = majority, is the largest N with a majority at or above N.
+    let k = majority(matches.len());
+    let (_, kth, _) = matches.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
+    *kth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{committed_index, majority};
+    use quickcheck::quickcheck;
+
+    /// The definition, checked naively: the largest N such that a majority has match >= N.
+    fn committed_naive(matches: &[u64]) -> u64 {
+        let mut best = 0;
+        for &candidate in matches {
+            let holding = matches.iter().filter(|&&m| m >= candidate).count();
+            if holding >= majority(matches.len()) && candidate > best {
+                best = candidate;
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn majority_sizes() {
+        assert_eq!(majority(1), 1);
+        assert_eq!(majority(2), 2);
+        assert_eq!(majority(3), 2);
+        assert_eq!(majority(4), 3);
+        assert_eq!(majority(5), 3);
+    }
+
+    #[test]
+    fn committed_examples() {
+        assert_eq!(committed_index(&mut [5]), 5);
+        assert_eq!(committed_index(&mut [5, 3, 9]), 5);
+        assert_eq!(committed_index(&mut [1, 2, 3, 4]), 2);
+        assert_eq!(committed_index(&mut [0, 0, 7, 7, 7]), 7);
+    }
+
+    quickcheck! {
+        fn committed_matches_naive(matches: Vec<u64>) -> bool {
+            if matches.is_empty() || matches.len() > 15 {
+                return true;
+            }
+            let expected = committed_naive(&matches);
+            let mut scratch = matches.clone();
+            committed_index(&mut scratch) == expected
+        }
+    }
+}

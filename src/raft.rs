@@ -1,0 +1,1146 @@
+//! `Raft`: the state machine. `step` handles the term once, then dispatches by role; every
+//! rule of Raft Figure 2 is a function here or in the role handlers.
+
+use smallvec::SmallVec;
+
+use crate::action::{Action, Persist, ProposeError};
+use crate::config::{Config, ConfigError};
+use crate::event::Event;
+use crate::log::Log;
+use crate::message::{AppendOutcome, Message};
+use crate::progress::{Progress, ProgressState};
+use crate::quorum;
+use crate::rng::Rng;
+use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term};
+
+/// What a host hands back to [`Raft::new`] at restart: exactly what the `Persist` actions
+/// wrote, plus how far its state machine had applied. `Restored::default()` is a fresh node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Restored<C> {
+    /// The last `Persist::HardState` written.
+    pub hard_state: HardState,
+    /// The stored log, from index 1, as the `Persist::Entries` actions left it.
+    pub entries: Vec<Entry<C>>,
+    /// The highest index the host's state machine has applied durably (0 if it keeps its
+    /// state in memory). Entries up to it count as committed and are not applied again.
+    pub applied: LogIndex,
+}
+
+impl<C> Default for Restored<C> {
+    fn default() -> Self {
+        Restored {
+            hard_state: HardState::default(),
+            entries: Vec::new(),
+            applied: 0,
+        }
+    }
+}
+
+/// Why the state given to [`Raft::new`] was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The entry at this position of `entries` has index `found`, not `expected`: the stored
+    /// log has a gap or does not start at 1.
+    IndexGap {
+        /// The index the entry should have.
+        expected: LogIndex,
+        /// The index it has.
+        found: LogIndex,
+    },
+    /// The entry at `index` has term 0, which no leader ever writes.
+    ZeroTerm {
+        /// The entry's index.
+        index: LogIndex,
+    },
+    /// The entry at `index` has a lower term than the entry before it.
+    TermDecreases {
+        /// The entry's index.
+        index: LogIndex,
+    },
+    /// The entry at `index` has a term above the stored current term.
+    TermAboveCurrent {
+        /// The entry's index.
+        index: LogIndex,
+        /// The entry's term.
+        term: Term,
+        /// The stored current term.
+        current_term: Term,
+    },
+    /// The hard state records a vote in term 0, before any election.
+    VoteInTermZero,
+    /// `applied` is beyond the last stored entry.
+    AppliedBeyondLog {
+        /// The applied index given.
+        applied: LogIndex,
+        /// The last stored index.
+        last_index: LogIndex,
+    },
+}
+
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreError::IndexGap { expected, found } => {
+                write!(f, "stored log expected index {expected}, found {found}")
+            }
+            RestoreError::ZeroTerm { index } => write!(f, "stored entry {index} has term 0"),
+            RestoreError::TermDecreases { index } => {
+                write!(
+                    f,
+                    "stored entry {index} has a lower term than its predecessor"
+                )
+            }
+            RestoreError::TermAboveCurrent {
+                index,
+                term,
+                current_term,
+            } => write!(
+                f,
+                "stored entry {index} has term {term}, above the current term {current_term}"
+            ),
+            RestoreError::VoteInTermZero => write!(f, "stored vote in term 0"),
+            RestoreError::AppliedBeyondLog {
+                applied,
+                last_index,
+            } => write!(
+                f,
+                "applied index {applied} is beyond the last stored entry {last_index}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
+/// Why [`Raft::new`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// The restored state is inconsistent.
+    Restore(RestoreError),
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitError::Config(error) => write!(f, "invalid configuration: {error}"),
+            InitError::Restore(error) => write!(f, "invalid restored state: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+impl From<ConfigError> for InitError {
+    fn from(error: ConfigError) -> Self {
+        InitError::Config(error)
+    }
+}
+
+impl From<RestoreError> for InitError {
+    fn from(error: RestoreError) -> Self {
+        InitError::Restore(error)
+    }
+}
+
+/// Where in the host's output buffer an action still waits, so that a later proposal can
+/// grow it instead of adding another (see [`Raft::step_into`]).
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    position: usize,
+    bytes: u64,
+}
+
+/// One Raft node: a pure state machine driven by [`Raft::step`].
+///
+/// Methods come in three kinds: construction ([`Raft::new`]), the input
+/// ([`Raft::step`] / [`Raft::step_into`], the only methods that change state) and getters
+/// ([`Raft::status`] and friends), which never mutate.
+#[derive(Clone, Debug)]
+pub struct Raft<C> {
+    config: Config,
+    /// The voters other than this node; `progress[k]` (while leading) tracks `peers[k]`.
+    peers: Vec<NodeId>,
+    term: Term,
+    vote: Option<NodeId>,
+    role: Role,
+    leader: Option<NodeId>,
+    log: Log<C>,
+    /// Highest index known committed; never decreases (Figure 2 commitIndex).
+    commit_index: LogIndex,
+    /// Highest index handed out by `Apply`; `applied_index <= commit_index` (lastApplied).
+    applied_index: LogIndex,
+    election_elapsed: u64,
+    election_timeout: u64,
+    heartbeat_elapsed: u64,
+    rng: Rng,
+    /// Candidate only: the voters that granted their vote in this term, this node included.
+    votes_granted: SmallVec<[NodeId; 8]>,
+    /// Leader only: one entry per peer.
+    progress: Vec<Progress>,
+    /// Leader only: the last `Persist::Entries` pushed, if it may still be waiting in `out`.
+    pending_persist: Option<Pending>,
+    /// Leader only: per peer, the last append pushed, if it may still be waiting in `out`.
+    pending_sends: Vec<Option<Pending>>,
+    /// Where the current step's actions begin in `out`.
+    step_start: usize,
+}
+
+impl<C: Command> Raft<C> {
+    /// Builds a node from its configuration and what it persisted before (or
+    /// `Restored::default()` for a fresh node). Validates both; the node starts as a follower
+    /// of the restored term with a fresh randomized election timeout.
+    pub fn new(config: Config, restored: Restored<C>) -> Result<Self, InitError> {
+        config.validate()?;
+        validate_restored(&restored)?;
+        let peers: Vec<NodeId> = config
+            .voters
+            .iter()
+            .copied()
+            .filter(|&voter| voter != config.id)
+            .collect();
+        let mut raft = Raft {
+            peers,
+            term: restored.hard_state.term,
+            vote: restored.hard_state.vote,
+            role: Role::Follower,
+            leader: None,
+            log: Log::new(restored.entries),
+            commit_index: restored.applied,
+            applied_index: restored.applied,
+            election_elapsed: 0,
+            election_timeout: 0,
+            heartbeat_elapsed: 0,
+            rng: Rng::new(config.seed),
+            votes_granted: SmallVec::new(),
+            progress: Vec::new(),
+            pending_persist: None,
+            pending_sends: Vec::new(),
+            step_start: 0,
+            config,
+        };
+        raft.reset_election_timer();
+        Ok(raft)
+    }
+
+    /// Handles one event and returns the actions the host must carry out, in order (see
+    /// [`Action`] for the ordering rule). The convenient form of [`Raft::step_into`].
+    pub fn step(&mut self, event: Event<C>) -> Vec<Action<C>> {
+        let mut out = Vec::new();
+        self.step_into(event, &mut out);
+        out
+    }
+
+    /// Handles one event and appends the resulting actions to `out`, so a host can reuse one
+    /// buffer.
+    ///
+    /// Every action still in `out` when `step_into` is called is taken as not yet carried out:
+    /// remove actions from the front of `out` as you carry them out (or `clear` it after
+    /// carrying out all). While a leader's `Persist::Entries` and its appends to followers still
+    /// wait in `out`, a new proposal's entry is added to them instead of creating new actions,
+    /// so proposals that arrive between two sends go out in one append. The ordering rule still
+    /// holds: the grown `Persist` comes before every message that carries its entries.
+    pub fn step_into(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
+        self.step_start = out.len();
+        if out.is_empty() {
+            // Nothing waits in the buffer: no earlier action can grow.
+            self.forget_pending();
+        }
+        match event {
+            Event::Tick => self.tick(out),
+            Event::Receive { from, message } => self.receive(from, message, out),
+            Event::Propose(command) => self.propose(command, out),
+        }
+        #[cfg(debug_assertions)]
+        self.check_invariants();
+    }
+
+    // ----- getters -----
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The vote cast in the current term.
+    pub fn vote(&self) -> Option<NodeId> {
+        self.vote
+    }
+
+    /// The role in the current term.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The leader of the current term, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+
+    /// The highest index handed to the host by an `Apply` action.
+    pub fn applied_index(&self) -> LogIndex {
+        self.applied_index
+    }
+
+    /// The index of the last log entry (0 if the log is empty).
+    pub fn last_index(&self) -> LogIndex {
+        self.log.last_index()
+    }
+
+    /// The term of the last log entry (0 if the log is empty).
+    pub fn last_term(&self) -> Term {
+        self.log.last_term()
+    }
+
+    /// The term and vote as last persisted.
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+        }
+    }
+
+    /// The entries held in memory, in index order.
+    pub fn entries(&self) -> &[Entry<C>] {
+        self.log.entries()
+    }
+
+    /// The entry at `index`, if held.
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
+        self.log.entry(index)
+    }
+
+    /// The configuration the node was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// All of the above in one value.
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.config.id,
+            term: self.term,
+            vote: self.vote,
+            role: self.role,
+            leader: self.leader,
+            commit_index: self.commit_index,
+            applied_index: self.applied_index,
+            last_index: self.log.last_index(),
+            last_term: self.log.last_term(),
+        }
+    }
+
+    /// While leading: each peer's match index (Figure 2 matchIndex), for monitoring.
+    pub fn match_indices(&self) -> impl Iterator<Item = (NodeId, LogIndex)> + '_ {
+        self.progress.iter().map(|pr| (pr.id, pr.match_index))
+    }
+
+    // ----- time -----
+
+    fn tick(&mut self, out: &mut Vec<Action<C>>) {
+        if self.role == Role::Leader {
+            self.heartbeat_elapsed += 1;
+            if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
+                self.heartbeat_elapsed = 0;
+                self.broadcast_heartbeat(out);
+            }
+        } else {
+            self.election_elapsed += 1;
+            if self.election_elapsed >= self.election_timeout {
+                self.campaign(out);
+            }
+        }
+    }
+
+    fn reset_election_timer(&mut self) {
+        self.election_elapsed = 0;
+        // Raft §5.2: randomized in [election_ticks, 2 * election_ticks).
+        let ticks = self.config.election_ticks;
+        self.election_timeout = self.rng.in_range(ticks, ticks);
+    }
+
+    // ----- role transitions -----
+
+    /// Figure 2, followers: "If election timeout elapses ... convert to candidate";
+    /// candidates: "On conversion to candidate, start election".
+    fn campaign(&mut self, out: &mut Vec<Action<C>>) {
+        let Some(term) = self.term.checked_add(1) else {
+            // A term at u64::MAX cannot be followed: refuse to campaign rather than wrap.
+            self.reset_election_timer();
+            return;
+        };
+        self.become_candidate(term);
+        self.persist_hard_state(out);
+        if self.votes_granted.len() >= quorum::majority(self.config.voters.len()) {
+            self.become_leader(out);
+            return;
+        }
+        let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
+        for &peer in &self.peers {
+            out.push(Action::Send {
+                to: peer,
+                message: Message::RequestVote {
+                    term,
+                    last_log_index,
+                    last_log_term,
+                },
+            });
+        }
+    }
+
+    fn become_candidate(&mut self, term: Term) {
+        assert!(self.role != Role::Leader, "a leader never campaigns");
+        assert!(term > self.term, "a candidate's term must grow");
+        self.term = term;
+        // Figure 2: "Vote for self".
+        self.vote = Some(self.config.id);
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.votes_granted.clear();
+        self.votes_granted.push(self.config.id);
+        self.clear_leader_state();
+        self.reset_election_timer();
+    }
+
+    /// Steps down to follower of `term` (which is at least the current term). A node that
+    /// steps down within its term keeps its vote (akka-raft #56: the vote must never be
+    /// erased within a term). Returns true if the hard state changed.
+    fn become_follower(&mut self, term: Term, leader: Option<NodeId>) -> bool {
+        assert!(term >= self.term, "terms never decrease");
+        let new_term = term > self.term;
+        if new_term {
+            self.term = term;
+            self.vote = None;
+        }
+        if self.role != Role::Follower {
+            self.role = Role::Follower;
+            self.votes_granted.clear();
+            self.clear_leader_state();
+            self.reset_election_timer();
+        }
+        self.leader = leader;
+        new_term
+    }
+
+    fn become_leader(&mut self, out: &mut Vec<Action<C>>) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate becomes leader"
+        );
+        assert_eq!(self.vote, Some(self.config.id));
+        self.role = Role::Leader;
+        self.leader = Some(self.config.id);
+        self.votes_granted.clear();
+        self.heartbeat_elapsed = 0;
+        let next_index = self.log.last_index() + 1;
+        let inflight_max = self.config.max_inflight_appends;
+        self.progress = self
+            .peers
+            .iter()
+            .map(|&peer| Progress::new(peer, next_index, inflight_max))
+            .collect();
+        self.pending_sends = vec![None; self.peers.len()];
+        self.pending_persist = None;
+        // Raft §8 / thesis §6.4: a no-op entry of the new term lets the leader commit, and so
+        // learn, every earlier entry without waiting for a client.
+        self.append_to_own_log(Payload::Noop, out);
+        for slot in 0..self.progress.len() {
+            self.send_append(slot, true, out);
+        }
+        self.maybe_commit(out);
+    }
+
+    fn clear_leader_state(&mut self) {
+        self.progress.clear();
+        self.pending_sends.clear();
+        self.pending_persist = None;
+    }
+
+    fn forget_pending(&mut self) {
+        self.pending_persist = None;
+        for pending in &mut self.pending_sends {
+            *pending = None;
+        }
+    }
+
+    // ----- messages: the term first, then the role -----
+
+    fn receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        if from == self.config.id {
+            return; // Never a second self-vote, never our own append.
+        }
+        if !self.peers.contains(&from) {
+            match message {
+                // A leader unknown to us may hold a newer configuration: follow it.
+                Message::AppendEntries { .. } => {}
+                // A removed or unknown node gets no vote and does not move our term.
+                Message::RequestVote { .. } => {
+                    self.send(from, self.vote_response(false), out);
+                    return;
+                }
+                // A response to a request we never sent: create no state.
+                _ => return,
+            }
+        }
+        let term = message.term();
+        if term > self.term {
+            // Figure 2, all servers: "If RPC request or response contains term T >
+            // currentTerm: set currentTerm = T, convert to follower (§5.1)".
+            let leader = matches!(message, Message::AppendEntries { .. }).then_some(from);
+            if self.become_follower(term, leader) {
+                self.persist_hard_state(out);
+            }
+        } else if term < self.term {
+            // Stale sender: answer requests with our term so it steps down; drop responses.
+            match message {
+                Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
+                Message::AppendEntries { prev_log_index, .. } => {
+                    let outcome = AppendOutcome::Rejected {
+                        rejected_index: prev_log_index,
+                        hint_index: 0,
+                        hint_term: 0,
+                    };
+                    self.send_append_response(from, outcome, out);
+                }
+                _ => {}
+            }
+            return;
+        }
+        match message {
+            Message::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.handle_request_vote(from, last_log_index, last_log_term, out),
+            Message::RequestVoteResponse { vote_granted, .. } => {
+                if self.role == Role::Candidate {
+                    self.handle_vote_response(from, vote_granted, out);
+                }
+            }
+            Message::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                ..
+            } => self.handle_append_entries(
+                from,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                out,
+            ),
+            Message::AppendEntriesResponse { outcome, .. } => {
+                if self.role == Role::Leader {
+                    self.handle_append_response(from, outcome, out);
+                }
+            }
+        }
+    }
+
+    /// Figure 2, RequestVote receiver: grant if we have not voted for another candidate in
+    /// this term and the candidate's log is at least as up to date as ours (§5.4.1). The vote
+    /// is persisted before the answer is sent (the ordering rule).
+    fn handle_request_vote(
+        &mut self,
+        candidate: NodeId,
+        last_log_index: LogIndex,
+        last_log_term: Term,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let free = self.vote.is_none() || self.vote == Some(candidate);
+        let grant = free
+            && self.role == Role::Follower
+            && self.log.is_up_to_date(last_log_index, last_log_term);
+        if grant {
+            if self.vote.is_none() {
+                self.vote = Some(candidate);
+                self.persist_hard_state(out);
+            }
+            // Figure 2, followers: granting a vote resets the election timer.
+            self.reset_election_timer();
+        }
+        self.send(candidate, self.vote_response(grant), out);
+    }
+
+    fn vote_response(&self, vote_granted: bool) -> Message<C> {
+        Message::RequestVoteResponse {
+            term: self.term,
+            vote_granted,
+        }
+    }
+
+    /// Figure 2, candidates: "If votes received from majority of servers: become leader".
+    /// Votes are kept in a set, so a duplicated grant counts once (akka-raft #45).
+    fn handle_vote_response(&mut self, voter: NodeId, granted: bool, out: &mut Vec<Action<C>>) {
+        if !granted || self.votes_granted.contains(&voter) {
+            return;
+        }
+        self.votes_granted.push(voter);
+        if self.votes_granted.len() >= quorum::majority(self.config.voters.len()) {
+            self.become_leader(out);
+        }
+    }
+
+    /// Figure 2, AppendEntries receiver, with the message's term equal to ours.
+    fn handle_append_entries(
+        &mut self,
+        leader: NodeId,
+        prev_log_index: LogIndex,
+        prev_log_term: Term,
+        mut entries: Vec<Entry<C>>,
+        leader_commit: LogIndex,
+        out: &mut Vec<Action<C>>,
+    ) {
+        match self.role {
+            // Election safety: only one leader per term, and it is us. A correct peer never
+            // sends this; ignore it.
+            Role::Leader => return,
+            // Figure 2, candidates: "If AppendEntries RPC received from new leader: convert to
+            // follower". The vote for this term is kept.
+            Role::Candidate => {
+                self.become_follower(self.term, Some(leader));
+            }
+            Role::Follower => self.leader = Some(leader),
+        }
+        self.election_elapsed = 0;
+        if !is_well_formed_append(self.term, prev_log_index, prev_log_term, &entries) {
+            return; // Validate the whole message before changing any state; drop it whole.
+        }
+        // Entries at or below our commit index are committed, so they match the leader's
+        // (Leader Completeness, §5.4.3): treat that prefix as matching, truncate nothing there.
+        let prev_matches = prev_log_index < self.commit_index
+            || self.log.term_at(prev_log_index) == Some(prev_log_term);
+        if !prev_matches {
+            // Figure 2 receiver rule 2, with the conflict hint of §5.3.
+            let probe = prev_log_index.min(self.log.last_index());
+            let (hint_index, hint_term) =
+                self.log.last_index_with_term_at_most(probe, prev_log_term);
+            let outcome = AppendOutcome::Rejected {
+                rejected_index: prev_log_index,
+                hint_index,
+                hint_term,
+            };
+            self.send_append_response(leader, outcome, out);
+            return;
+        }
+        let verified_index = prev_log_index + entries.len() as LogIndex;
+        if let Some(first_new) = self.find_first_new(&entries) {
+            let new_entries: Vec<Entry<C>> = entries.drain(first_new..).collect();
+            let first_index = new_entries[0].index;
+            if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
+                // Contradicts our committed prefix (only a faulty peer sends this): drop it.
+                return;
+            }
+            // Figure 2 receiver rule 3: delete a conflicting entry and all that follow it.
+            // Never below commit: those entries were skipped by `find_first_new`.
+            assert!(
+                first_index > self.commit_index,
+                "truncating a committed entry"
+            );
+            if first_index <= self.log.last_index() {
+                self.log.truncate_from(first_index);
+            }
+            // Rule 4: append any new entries not already in the log.
+            for entry in &new_entries {
+                self.log.push(entry.clone());
+            }
+            self.push_persist(Persist::Entries(new_entries), out);
+        }
+        // Rule 5, bounded by what this message verified (a follower never commits an entry it
+        // has not matched against this leader: copycat #265, scylladb #9965).
+        let commit = leader_commit.min(verified_index);
+        if commit > self.commit_index {
+            self.commit_index = commit;
+            self.apply_committed(out);
+        }
+        let match_index = verified_index.max(self.commit_index);
+        self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
+    }
+
+    /// The position in `entries` of the first entry that is not already in our log with the
+    /// same term; entries at or below commit are taken as present.
+    fn find_first_new(&self, entries: &[Entry<C>]) -> Option<usize> {
+        entries.iter().position(|entry| {
+            entry.index > self.commit_index && self.log.term_at(entry.index) != Some(entry.term)
+        })
+    }
+
+    fn send_append_response(
+        &self,
+        leader: NodeId,
+        outcome: AppendOutcome,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let message = Message::AppendEntriesResponse {
+            term: self.term,
+            outcome,
+        };
+        self.send(leader, message, out);
+    }
+
+    /// Figure 2, leaders: "If successful: update nextIndex and matchIndex for follower. If
+    /// AppendEntries fails because of log inconsistency: decrement nextIndex and retry".
+    fn handle_append_response(
+        &mut self,
+        from: NodeId,
+        outcome: AppendOutcome,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let Some(slot) = self.peer_slot(from) else {
+            return;
+        };
+        match outcome {
+            AppendOutcome::Accepted { match_index } => {
+                if match_index > self.log.last_index() {
+                    return; // An answer to a request we never sent.
+                }
+                // match = max(match, answer): reordered answers never move it back.
+                if self.progress[slot].accepted(match_index) {
+                    self.maybe_commit(out);
+                }
+                self.send_entries(slot, out);
+                self.maybe_send_commit(slot, out);
+            }
+            AppendOutcome::Rejected {
+                rejected_index,
+                hint_index,
+                hint_term,
+            } => {
+                if self.handle_rejection(slot, rejected_index, hint_index, hint_term) {
+                    self.send_append(slot, true, out);
+                }
+            }
+        }
+    }
+
+    /// Moves `next_index` back after a rejection. A rejection is matched to the append it
+    /// answers and ignored if stale, so next never drops to or below match (tikv/raft-rs
+    /// #555). Returns true if the follower should be probed now.
+    fn handle_rejection(
+        &mut self,
+        slot: usize,
+        rejected_index: LogIndex,
+        hint_index: LogIndex,
+        hint_term: Term,
+    ) -> bool {
+        let progress = &self.progress[slot];
+        if rejected_index <= progress.match_index || rejected_index >= progress.next_index {
+            return false;
+        }
+        if let ProgressState::Probe { .. } = progress.state {
+            if rejected_index + 1 != progress.next_index {
+                return false;
+            }
+        }
+        // Skip every entry of a term the follower cannot match in one step: the largest index
+        // at or below the hint whose term is at most the follower's term there.
+        let search = hint_index.min(rejected_index);
+        let (match_guess, _) = self.log.last_index_with_term_at_most(search, hint_term);
+        let next_index = (match_guess + 1).clamp(progress.match_index + 1, rejected_index);
+        self.progress[slot].become_probe(next_index);
+        true
+    }
+
+    // ----- leader: proposals and replication -----
+
+    fn propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
+        if self.role != Role::Leader {
+            let error = ProposeError::NotLeader {
+                leader_hint: self.leader,
+            };
+            out.push(Action::ProposalRejected(error));
+            return;
+        }
+        let size_bytes = command.size_bytes() as u64;
+        if size_bytes > self.config.max_bytes_per_message {
+            let error = ProposeError::CommandTooLarge {
+                size_bytes,
+                limit: self.config.max_bytes_per_message,
+            };
+            out.push(Action::ProposalRejected(error));
+            return;
+        }
+        let uncommitted = self.log.last_index() - self.commit_index;
+        if uncommitted >= self.config.max_uncommitted_entries {
+            let error = ProposeError::TooManyUncommitted {
+                limit: self.config.max_uncommitted_entries,
+            };
+            out.push(Action::ProposalRejected(error));
+            return;
+        }
+        let index = self.append_to_own_log(Payload::Command(command), out);
+        out.push(Action::ProposalAccepted {
+            index,
+            term: self.term,
+        });
+        for slot in 0..self.progress.len() {
+            if !self.extend_pending_send(slot, index, out) {
+                self.send_entries(slot, out);
+            }
+        }
+        self.maybe_commit(out);
+    }
+
+    /// Appends an entry of the current term to the leader's log and persists it, growing a
+    /// `Persist::Entries` still waiting in `out` when there is one. Returns its index.
+    fn append_to_own_log(&mut self, payload: Payload<C>, out: &mut Vec<Action<C>>) -> LogIndex {
+        let index = self.log.last_index() + 1;
+        let entry = Entry {
+            term: self.term,
+            index,
+            payload,
+        };
+        if let Some(pending) = self.pending_persist {
+            if let Some(Action::Persist(Persist::Entries(entries))) = out.get_mut(pending.position)
+            {
+                let last = entries.last().expect("persisted batches are never empty");
+                if last.index + 1 == index && last.term == self.term {
+                    entries.push(entry.clone());
+                    self.log.push(entry);
+                    return index;
+                }
+            }
+        }
+        self.log.push(entry.clone());
+        self.push_persist(Persist::Entries(vec![entry]), out);
+        self.pending_persist = Some(Pending {
+            position: out.len() - 1,
+            bytes: 0,
+        });
+        index
+    }
+
+    /// Adds the entry at `index` to the append to `slot` still waiting in `out`, if that append
+    /// ends just before it and has room. Returns false if a new message is needed instead.
+    fn extend_pending_send(&mut self, slot: usize, index: LogIndex, out: &mut [Action<C>]) -> bool {
+        let Some(pending) = self.pending_sends[slot] else {
+            return false;
+        };
+        if !self.progress[slot].can_extend_last_sent(index - 1) {
+            return false;
+        }
+        let peer = self.peers[slot];
+        let Some(Action::Send {
+            to,
+            message: Message::AppendEntries { term, entries, .. },
+        }) = out.get_mut(pending.position)
+        else {
+            return false;
+        };
+        let entry = self.log.entry(index).expect("the entry was just appended");
+        let bytes = pending.bytes + entry.payload.size_bytes() as u64;
+        let fits = entries.len() < self.config.max_entries_per_message
+            && bytes <= self.config.max_bytes_per_message;
+        let continues = entries.last().is_some_and(|last| last.index + 1 == index);
+        if *to != peer || *term != self.term || !fits || !continues {
+            return false;
+        }
+        entries.push(entry.clone());
+        self.pending_sends[slot] = Some(Pending {
+            position: pending.position,
+            bytes,
+        });
+        self.progress[slot].extend_last_sent(index);
+        true
+    }
+
+    /// Sends new entries to `slot` while its progress allows: one probe, or a pipeline up to
+    /// the inflight bound.
+    fn send_entries(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        while self.progress[slot].next_index <= self.log.last_index() {
+            if !self.send_append(slot, false, out) {
+                break;
+            }
+            if let ProgressState::Probe { .. } = self.progress[slot].state {
+                break;
+            }
+        }
+    }
+
+    /// Sends one append to `slot` from its next index, if its progress is not paused. An
+    /// empty append (heartbeat or commit notice) is sent only with `allow_empty`. Returns true
+    /// if a message was sent.
+    fn send_append(&mut self, slot: usize, allow_empty: bool, out: &mut Vec<Action<C>>) -> bool {
+        let progress = &self.progress[slot];
+        if progress.is_paused() {
+            return false;
+        }
+        let prev_log_index = progress.next_index - 1;
+        let entries = self.log.slice_bounded(
+            progress.next_index,
+            self.config.max_entries_per_message,
+            self.config.max_bytes_per_message,
+        );
+        if entries.is_empty() && !allow_empty {
+            return false;
+        }
+        let entries = entries.to_vec();
+        let bytes = entries
+            .iter()
+            .map(|entry| entry.payload.size_bytes() as u64)
+            .sum();
+        let last_index = prev_log_index + entries.len() as LogIndex;
+        let empty = entries.is_empty();
+        if !empty || matches!(progress.state, ProgressState::Probe { .. }) {
+            self.progress[slot].sent(last_index);
+        }
+        self.push_append(slot, prev_log_index, entries, out);
+        if !empty {
+            self.pending_sends[slot] = Some(Pending {
+                position: out.len() - 1,
+                bytes,
+            });
+        }
+        true
+    }
+
+    /// An empty append from the follower's match index: a heartbeat or commit notice that
+    /// cannot be rejected by a follower still receiving earlier appends.
+    fn send_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let prev_log_index = self.progress[slot].match_index;
+        self.push_append(slot, prev_log_index, Vec::new(), out);
+    }
+
+    fn push_append(
+        &mut self,
+        slot: usize,
+        prev_log_index: LogIndex,
+        entries: Vec<Entry<C>>,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("a leader holds every index it sends from");
+        let progress = &mut self.progress[slot];
+        progress.commit_sent = progress.commit_sent.max(self.commit_index);
+        let message = Message::AppendEntries {
+            term: self.term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        out.push(Action::Send {
+            to: progress.id,
+            message,
+        });
+    }
+
+    /// Once a follower has answered every append, tell it about a commit it has not seen.
+    fn maybe_send_commit(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let progress = &self.progress[slot];
+        if progress.state == ProgressState::Replicate
+            && !progress.has_inflight()
+            && progress.commit_sent < self.commit_index
+        {
+            self.send_heartbeat(slot, out);
+        }
+    }
+
+    fn broadcast_heartbeat(&mut self, out: &mut Vec<Action<C>>) {
+        for slot in 0..self.progress.len() {
+            let progress = &mut self.progress[slot];
+            let stalled = progress.state == ProgressState::Replicate
+                && progress.has_inflight()
+                && progress.match_index == progress.match_at_heartbeat;
+            if stalled {
+                // No answer for a whole heartbeat interval: assume the pipeline was lost and
+                // probe again from the last index the follower is known to hold.
+                let next_index = progress.match_index + 1;
+                progress.become_probe(next_index);
+            }
+            progress.heartbeat_elapsed();
+            match progress.state {
+                ProgressState::Replicate => self.send_heartbeat(slot, out),
+                ProgressState::Probe { .. } => {
+                    self.send_append(slot, true, out);
+                }
+            }
+        }
+    }
+
+    /// Figure 2, leaders: "If there exists an N such that N > commitIndex, a majority of
+    /// matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N". The term check
+    /// is §5.4.2: never commit an earlier term's entry by counting replicas (Figure 8).
+    fn maybe_commit(&mut self, out: &mut Vec<Action<C>>) {
+        let mut matches: SmallVec<[LogIndex; 8]> =
+            self.progress.iter().map(|pr| pr.match_index).collect();
+        matches.push(self.log.last_index());
+        let candidate = quorum::committed_index(&mut matches);
+        if candidate <= self.commit_index || self.log.term_at(candidate) != Some(self.term) {
+            return;
+        }
+        self.commit_index = candidate;
+        self.apply_committed(out);
+        for slot in 0..self.progress.len() {
+            self.maybe_send_commit(slot, out);
+        }
+    }
+
+    // ----- output helpers -----
+
+    /// Figure 2, all servers: "If commitIndex > lastApplied: apply log[lastApplied+1..]".
+    fn apply_committed(&mut self, out: &mut Vec<Action<C>>) {
+        if self.commit_index <= self.applied_index {
+            return;
+        }
+        let entries = self
+            .log
+            .slice(self.applied_index + 1, self.commit_index)
+            .to_vec();
+        debug_assert_eq!(
+            entries.len() as LogIndex,
+            self.commit_index - self.applied_index
+        );
+        self.applied_index = self.commit_index;
+        out.push(Action::Apply(entries));
+    }
+
+    fn send(&self, to: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        debug_assert!(
+            message.term() <= self.term,
+            "a message never carries a future term"
+        );
+        out.push(Action::Send { to, message });
+    }
+
+    /// Persists the current term and vote. Within one step a second hard-state write replaces
+    /// a first one that nothing has followed yet, so a term change and a vote cost one write.
+    fn persist_hard_state(&mut self, out: &mut Vec<Action<C>>) {
+        let hard_state = self.hard_state();
+        if out.len() > self.step_start {
+            if let Some(Action::Persist(Persist::HardState(last))) = out.last_mut() {
+                *last = hard_state;
+                return;
+            }
+        }
+        self.push_persist(Persist::HardState(hard_state), out);
+    }
+
+    fn push_persist(&mut self, persist: Persist<C>, out: &mut Vec<Action<C>>) {
+        // A later Persist exists now: the waiting one may no longer grow (the order of
+        // persists must stay the order of the state changes).
+        self.pending_persist = None;
+        out.push(Action::Persist(persist));
+    }
+
+    fn peer_slot(&self, peer: NodeId) -> Option<usize> {
+        self.peers.iter().position(|&p| p == peer)
+    }
+
+    #[cfg(debug_assertions)]
+    fn check_invariants(&self) {
+        self.log.check();
+        debug_assert!(
+            self.commit_index <= self.log.last_index(),
+            "commit beyond the log"
+        );
+        debug_assert!(
+            self.applied_index <= self.commit_index,
+            "applied beyond commit"
+        );
+        debug_assert!(
+            self.log.last_term() <= self.term,
+            "log term above current term"
+        );
+        match self.role {
+            Role::Leader => {
+                debug_assert_eq!(self.leader, Some(self.config.id));
+                debug_assert_eq!(self.vote, Some(self.config.id));
+                debug_assert_eq!(self.progress.len(), self.peers.len());
+                for progress in &self.progress {
+                    progress.check(self.log.last_index());
+                }
+            }
+            Role::Candidate => {
+                debug_assert_eq!(self.vote, Some(self.config.id));
+                debug_assert!(self.progress.is_empty());
+            }
+            Role::Follower => debug_assert!(self.progress.is_empty()),
+        }
+    }
+}
+
+/// Checks a received append as a whole: entries contiguous from `prev_log_index + 1`, terms
+/// non-decreasing from `prev_log_term` and never above the message's term.
+fn is_well_formed_append<C>(
+    term: Term,
+    prev_log_index: LogIndex,
+    prev_log_term: Term,
+    entries: &[Entry<C>],
+) -> bool {
+    if prev_log_term > term {
+        return false;
+    }
+    let mut previous_term = prev_log_term;
+    let mut expected_index = prev_log_index;
+    for entry in entries {
+        let Some(index) = expected_index.checked_add(1) else {
+            return false;
+        };
+        if entry.index != index || entry.term < previous_term || entry.term > term {
+            return false;
+        }
+        expected_index = index;
+        previous_term = entry.term;
+    }
+    true
+}
+
+fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
+    let current_term = restored.hard_state.term;
+    if current_term == 0 && restored.hard_state.vote.is_some() {
+        return Err(RestoreError::VoteInTermZero);
+    }
+    let mut previous_term = 0;
+    for (position, entry) in restored.entries.iter().enumerate() {
+        let expected = position as LogIndex + 1;
+        if entry.index != expected {
+            return Err(RestoreError::IndexGap {
+                expected,
+                found: entry.index,
+            });
+        }
+        if entry.term == 0 {
+            return Err(RestoreError::ZeroTerm { index: entry.index });
+        }
+        if entry.term < previous_term {
+            return Err(RestoreError::TermDecreases { index: entry.index });
+        }
+        if entry.term > current_term {
+            return Err(RestoreError::TermAboveCurrent {
+                index: entry.index,
+                term: entry.term,
+                current_term,
+            });
+        }
+        previous_term = entry.term;
+    }
+    let last_index = restored.entries.len() as LogIndex;
+    if restored.applied > last_index {
+        return Err(RestoreError::AppliedBeyondLog {
+            applied: restored.applied,
+            last_index,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Identifiers, log entries and the durable hard state.
+
+/// The identity of a node in the cluster. Any `u64` is a valid id.
+pub type NodeId = u64;
+
+/// A Raft term (Raft §5.1). Term 0 is the term before any election.
+pub type Term = u64;
+
+/// A position in the replicated log. Index 0 is the empty prefix; the first entry is index 1.
+pub type LogIndex = u64;
+
+/// A host command, as replicated in the log.
+///
+/// pureraft never looks inside a command. It only needs to clone it (into messages, persist
+/// and apply actions) and to know its size, to bound the bytes of one append message
+/// (`Config::max_bytes_per_message`). Implementations exist for common payload types; pick a
+/// cheaply clonable one (`Arc<[u8]>`, `bytes::Bytes` via your own newtype) for large commands.
+pub trait Command: Clone {
+    /// The size of the command in bytes, as counted against `Config::max_bytes_per_message`.
+    fn size_bytes(&self) -> usize;
+}
+
+impl Command for Vec<u8> {
+    fn size_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Command for String {
+    fn size_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Command for std::sync::Arc<[u8]> {
+    fn size_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Command for Box<[u8]> {
+    fn size_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Command for u64 {
+    fn size_bytes(&self) -> usize {
+        8
+    }
+}
+
+impl Command for u32 {
+    fn size_bytes(&self) -> usize {
+        4
+    }
+}
+
+impl Command for () {
+    fn size_bytes(&self) -> usize {
+        0
+    }
+}
+
+/// What an entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
+pub enum Payload<C> {
+    /// The empty entry a new leader appends at the start of its term (Raft §8, thesis §6.4):
+    /// committing it commits every earlier entry. Hosts skip it when applying.
+    Noop,
+    /// A command proposed by a client.
+    Command(C),
+}
+
+impl<C: Command> Payload<C> {
+    /// The size counted against `Config::max_bytes_per_message`.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Payload::Noop => 0,
+            Payload::Command(command) => command.size_bytes(),
+        }
+    }
+}
+
+/// One entry of the replicated log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Entry<C> {
+    /// The term of the leader that created the entry.
+    pub term: Term,
+    /// The entry's position in the log.
+    pub index: LogIndex,
+    /// What the entry carries.
+    pub payload: Payload<C>,
+}
+
+/// The state a node must persist before it answers anyone: its term and vote (Raft Figure 2,
+/// "persistent state on all servers"). Written atomically as one record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct HardState {
+    /// The latest term this node has seen.
+    pub term: Term,
+    /// The candidate this node voted for in `term`, if any.
+    pub vote: Option<NodeId>,
+}
+
+/// The role a node plays in its current term (Raft §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Role {
+    /// Answers leaders and candidates; campaigns when its election timer fires.
+    Follower,
+    /// Asks for votes in its term.
+    Candidate,
+    /// Replicates its log to the followers of its term.
+    Leader,
+}
+
+/// A snapshot of a node's volatile and durable state, for monitoring and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// This node's id.
+    pub id: NodeId,
+    /// The current term.
+    pub term: Term,
+    /// The vote cast in the current term.
+    pub vote: Option<NodeId>,
+    /// The role in the current term.
+    pub role: Role,
+    /// The leader of the current term, if known.
+    pub leader: Option<NodeId>,
+    /// The highest index known to be committed.
+    pub commit_index: LogIndex,
+    /// The highest index handed to the host by an `Apply` action.
+    pub applied_index: LogIndex,
+    /// The index of the last entry in the log.
+    pub last_index: LogIndex,
+    /// The term of the last entry in the log.
+    pub last_term: Term,
+}
