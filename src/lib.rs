@@ -80,5 +80,5 @@ pub use action::{Action, Persist, ProposeError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use event::Event;
 pub use message::{AppendOutcome, Message, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES};
-pub use raft::{InitError, Raft, Restored, RestoreError};
+pub use raft::{InitError, Raft, RestoreError, Restored};
 pub use types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term};
