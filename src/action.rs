@@ -9,7 +9,7 @@ use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
 /// and make each `Persist` durable (written and synced) before carrying out any later action
 /// of the same batch. That is what makes a vote or an append acknowledgement safe: it is never
 /// sent before the state it promises is on disk (Raft §5.1 and Figure 2; thesis §3.8).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Action<C> {
@@ -41,7 +41,7 @@ pub enum Action<C> {
 }
 
 /// What to write to durable storage (see `Action::Persist`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Persist<C> {

@@ -4,7 +4,7 @@ use crate::message::Message;
 use crate::types::NodeId;
 
 /// Something that happened to a node: the only way into `Raft::step`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]

@@ -7,7 +7,7 @@ use crate::types::{Command, Entry, LogIndex, Term};
 ///
 /// Every message carries the sender's term, which the receiver handles before anything else
 /// (Raft Figure 2, "rules for all servers").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Message<C> {
@@ -50,7 +50,7 @@ pub enum Message<C> {
 }
 
 /// The result of an `AppendEntries` on the follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum AppendOutcome {

@@ -1,0 +1,351 @@
+//! The invariant checker: ghost state over the whole run, checked after every step and on
+//! every action a node emits (DESIGN §3, correctness.md §1).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use crate::message::{AppendOutcome, Message};
+use crate::quorum;
+use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
+use crate::Raft;
+
+/// What the checker remembers of one node between steps.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NodeGhost {
+    /// Role and term after the previous step of this incarnation (`None` after a restart).
+    pub(crate) last_role: Option<(Role, Term)>,
+    /// The leader's last index and its term after the previous step, while leading.
+    pub(crate) leader_tail: Option<(LogIndex, Term)>,
+    /// Commit index after the previous step of this incarnation.
+    pub(crate) commit_index: LogIndex,
+    /// The highest index this incarnation applied.
+    pub(crate) applied_index: LogIndex,
+    /// The highest term this node ever held, durably or in memory.
+    pub(crate) term_max: Term,
+}
+
+/// The ghost state of correctness.md §1.
+#[derive(Debug)]
+pub(crate) struct Checker<C> {
+    voters: usize,
+    /// Election safety: the leader of each term ever seen.
+    leaders: HashMap<Term, NodeId>,
+    /// Log matching: the first (payload, previous term) ever written at (index, term).
+    written: HashMap<(LogIndex, Term), (Payload<C>, Term)>,
+    /// Committed (and so applied) entries, `committed[i - 1]` for index i.
+    committed: Vec<(Term, Payload<C>)>,
+    /// For each committed entry, the term of the first node seen applying it: an upper bound
+    /// on the term in which it was committed (the committing leader applies first).
+    commit_terms: Vec<Term>,
+    /// One vote per term across restarts: the candidate each (voter, term) granted.
+    grants: HashMap<(NodeId, Term), NodeId>,
+    pub(crate) nodes: HashMap<NodeId, NodeGhost>,
+    /// How many checks ran.
+    pub(crate) checks: u64,
+}
+
+/// A violated invariant, described.
+pub(crate) type Violation = String;
+
+impl<C: Clone + Debug + Eq> Checker<C> {
+    pub(crate) fn new(ids: &[NodeId]) -> Self {
+        Checker {
+            voters: ids.len(),
+            leaders: HashMap::new(),
+            written: HashMap::new(),
+            committed: Vec::new(),
+            commit_terms: Vec::new(),
+            grants: HashMap::new(),
+            nodes: ids.iter().map(|&id| (id, NodeGhost::default())).collect(),
+            checks: 0,
+        }
+    }
+
+    /// The committed entries seen so far (index i at position i - 1).
+    pub(crate) fn committed(&self) -> &[(Term, Payload<C>)] {
+        &self.committed
+    }
+
+    /// A node restarted: its volatile ghost state starts over; durable facts stay.
+    pub(crate) fn restarted(&mut self, id: NodeId) {
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.last_role = None;
+        ghost.leader_tail = None;
+        ghost.commit_index = 0;
+        ghost.applied_index = 0;
+    }
+
+    /// Durability (§3.6): term never goes backwards across restarts; within a term the vote is
+    /// set once and never changed.
+    pub(crate) fn on_persist_hard_state(
+        &mut self,
+        id: NodeId,
+        before: HardState,
+        after: HardState,
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        if after.term < before.term {
+            return Err(format!(
+                "node {id} persisted term {} after term {}",
+                after.term, before.term
+            ));
+        }
+        if after.term == before.term && before.vote.is_some() && after.vote != before.vote {
+            return Err(format!(
+                "node {id} changed its durable vote in term {} from {:?} to {:?}",
+                after.term, before.vote, after.vote
+            ));
+        }
+        Ok(())
+    }
+
+    /// Log matching (§3.3) and safe truncation (correctness.md §1.13) for one durable write.
+    /// `durable` is the node's stored log before the write.
+    pub(crate) fn on_persist_entries(
+        &mut self,
+        id: NodeId,
+        durable: &[Entry<C>],
+        entries: &[Entry<C>],
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        let Some(first) = entries.first() else {
+            return Err(format!("node {id} persisted an empty batch"));
+        };
+        if first.index == 0 || first.index > durable.len() as LogIndex + 1 {
+            return Err(format!(
+                "node {id} persisted index {} with {} entries stored: a gap",
+                first.index,
+                durable.len()
+            ));
+        }
+        for (offset, entry) in entries.iter().enumerate() {
+            if entry.index != first.index + offset as LogIndex {
+                return Err(format!("node {id} persisted a non-contiguous batch"));
+            }
+        }
+        // Entries replaced by this write must not be committed ones.
+        for old in &durable[first.index as usize - 1..] {
+            let replacement = entries.get((old.index - first.index) as usize);
+            let kept = replacement.is_some_and(|new| new.term == old.term);
+            if !kept && self.is_committed(old.index, old.term, &old.payload) {
+                return Err(format!(
+                    "node {id} truncated committed entry {} (term {})",
+                    old.index, old.term
+                ));
+            }
+        }
+        let mut previous_term = if first.index == 1 {
+            0
+        } else {
+            durable[first.index as usize - 2].term
+        };
+        for entry in entries {
+            if entry.term < previous_term {
+                return Err(format!(
+                    "node {id} persisted entry {} of term {} after term {previous_term}",
+                    entry.index, entry.term
+                ));
+            }
+            let seen = self
+                .written
+                .entry((entry.index, entry.term))
+                .or_insert_with(|| (entry.payload.clone(), previous_term));
+            if seen.0 != entry.payload || seen.1 != previous_term {
+                return Err(format!(
+                    "log matching: entry ({}, term {}) on node {id} is {:?} after term {}, \
+                     first written as {:?} after term {}",
+                    entry.index, entry.term, entry.payload, previous_term, seen.0, seen.1
+                ));
+            }
+            previous_term = entry.term;
+        }
+        Ok(())
+    }
+
+    fn is_committed(&self, index: LogIndex, term: Term, payload: &Payload<C>) -> bool {
+        self.committed
+            .get(index as usize - 1)
+            .is_some_and(|(t, p)| *t == term && p == payload)
+    }
+
+    /// Checks on a message as it leaves `id` (§3.6, correctness.md §1.9-10): its term is at
+    /// most the sender's; a granted vote is durable and unique per term; an acknowledged
+    /// prefix is durable.
+    pub(crate) fn on_send(
+        &mut self,
+        id: NodeId,
+        to: NodeId,
+        message: &Message<C>,
+        sender_term: Term,
+        durable_hard_state: HardState,
+        durable_log: &[Entry<C>],
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        if message.term() > sender_term {
+            return Err(format!(
+                "node {id} sent a message of term {} while in term {sender_term}",
+                message.term()
+            ));
+        }
+        match message {
+            Message::RequestVoteResponse {
+                term,
+                vote_granted: true,
+            } => {
+                if durable_hard_state.term != *term || durable_hard_state.vote != Some(to) {
+                    return Err(format!(
+                        "node {id} granted its term-{term} vote to {to} before persisting it \
+                         (durable: {durable_hard_state:?})"
+                    ));
+                }
+                let granted = *self.grants.entry((id, *term)).or_insert(to);
+                if granted != to {
+                    return Err(format!(
+                        "node {id} voted twice in term {term}: for {granted} and for {to}"
+                    ));
+                }
+            }
+            Message::AppendEntriesResponse {
+                outcome: AppendOutcome::Accepted { match_index },
+                ..
+            } if *match_index > durable_log.len() as LogIndex => {
+                return Err(format!(
+                    "node {id} acknowledged index {match_index} with only {} entries durable",
+                    durable_log.len()
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// State machine safety (§3.5): applied indices are contiguous per incarnation and equal
+    /// everywhere; an entry a leader applies is durable on a majority (§1.6).
+    pub(crate) fn on_apply(
+        &mut self,
+        id: NodeId,
+        entries: &[Entry<C>],
+        is_leader: bool,
+        applier_term: Term,
+        durable_logs: &[&[Entry<C>]],
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        let ghost = self.nodes.entry(id).or_default();
+        for entry in entries {
+            if entry.index != ghost.applied_index + 1 {
+                return Err(format!(
+                    "node {id} applied index {} after {}",
+                    entry.index, ghost.applied_index
+                ));
+            }
+            ghost.applied_index = entry.index;
+            let position = entry.index as usize - 1;
+            match self.committed.get(position) {
+                Some((term, payload)) => {
+                    if *term != entry.term || *payload != entry.payload {
+                        return Err(format!(
+                            "state machine safety: node {id} applied {:?} (term {}) at {}, \
+                             another node applied {:?} (term {})",
+                            entry.payload, entry.term, entry.index, payload, term
+                        ));
+                    }
+                }
+                None => {
+                    debug_assert_eq!(position, self.committed.len());
+                    self.committed.push((entry.term, entry.payload.clone()));
+                    self.commit_terms.push(applier_term);
+                }
+            }
+        }
+        if let (true, Some(last)) = (is_leader, entries.last()) {
+            let holding = durable_logs
+                .iter()
+                .filter(|log| {
+                    log.get(last.index as usize - 1)
+                        .is_some_and(|e| e.term == last.term)
+                })
+                .count();
+            if holding < quorum::majority(self.voters) {
+                return Err(format!(
+                    "leader {id} committed index {} (term {}) durable on only {holding} nodes",
+                    last.index, last.term
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The node-local checks run after every step: terms and commit never decrease, commit
+    /// within the log, election safety, leader append-only and leader completeness.
+    pub(crate) fn after_step(&mut self, raft: &Raft<C>) -> Result<(), Violation>
+    where
+        C: crate::Command,
+    {
+        self.checks += 1;
+        let id = raft.id();
+        let status = raft.status();
+        let ghost = self.nodes.entry(id).or_default();
+        if status.term < ghost.term_max {
+            return Err(format!(
+                "node {id} went back from term {} to {}",
+                ghost.term_max, status.term
+            ));
+        }
+        ghost.term_max = status.term;
+        if status.commit_index < ghost.commit_index {
+            return Err(format!(
+                "node {id} commit index went back from {} to {}",
+                ghost.commit_index, status.commit_index
+            ));
+        }
+        ghost.commit_index = status.commit_index;
+        if status.commit_index > status.last_index || status.applied_index > status.commit_index {
+            return Err(format!("node {id} status out of bounds: {status:?}"));
+        }
+        let previous = ghost.last_role.replace((status.role, status.term));
+        let previous_tail = ghost.leader_tail.take();
+        if status.role != Role::Leader {
+            return Ok(());
+        }
+        ghost.leader_tail = Some((status.last_index, status.last_term));
+        let leader = *self.leaders.entry(status.term).or_insert(id);
+        if leader != id {
+            return Err(format!(
+                "election safety: nodes {leader} and {id} both led term {}",
+                status.term
+            ));
+        }
+        if previous == Some((Role::Leader, status.term)) {
+            // Leader append-only: the previous tail is still there, unchanged.
+            if let Some((index, term)) = previous_tail {
+                let now = raft.entry(index).map(|e| e.term);
+                if index > status.last_index || (index > 0 && now != Some(term)) {
+                    return Err(format!(
+                        "leader {id} of term {} lost or rewrote its entry {index}",
+                        status.term
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        // A new leader: leader completeness (§5.4): every entry committed in an earlier term
+        // is in its log.
+        let earlier = self.commit_terms.iter().map(|&t| t < status.term);
+        for (position, ((term, payload), earlier)) in self.committed.iter().zip(earlier).enumerate()
+        {
+            if !earlier {
+                continue;
+            }
+            let index = position as LogIndex + 1;
+            let held = raft.entry(index);
+            if held.map(|e| (e.term, &e.payload)) != Some((*term, payload)) {
+                return Err(format!(
+                    "leader completeness: new leader {id} of term {} lacks committed entry \
+                     {index} (term {term})",
+                    status.term
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,925 @@
+//! A deterministic cluster simulator with an invariant checker (feature `sim`).
+//!
+//! [`Sim`] runs N nodes in one thread over a seeded network that delays, loses, duplicates and
+//! reorders messages, and can partition nodes (symmetric, one-way, partial), crash them (also
+//! part-way through an action batch) and restart them from exactly what their `Persist` actions
+//! wrote, and pause them. After every step it checks the invariants of DESIGN §3 and panics
+//! with the seed that replays the run if one fails.
+//!
+//! ```
+//! use pureraft::sim::{Sim, SimConfig};
+//!
+//! let mut sim: Sim<u64> = Sim::new(SimConfig::new(3, 42));
+//! let leader = sim.check_one_leader().unwrap();
+//! let index = sim.one(7, 3, false).unwrap();
+//! assert_eq!(sim.n_committed(index), (3, Some(7)));
+//! assert!(sim.stats().invariant_checks > 0);
+//! # let _ = leader;
+//! ```
+
+mod chaos;
+mod checker;
+mod network;
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+
+use crate::action::{Action, Persist};
+use crate::config::Config;
+use crate::event::Event;
+use crate::rng::Rng;
+use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
+use crate::{Raft, Restored};
+
+pub use chaos::Faults;
+use checker::Checker;
+use network::Network;
+pub use network::NetworkConfig;
+
+/// How a simulation is set up.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Number of nodes; their ids are `1..=nodes`.
+    pub nodes: usize,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// `Config::election_ticks` of every node.
+    pub election_ticks: u64,
+    /// `Config::heartbeat_ticks` of every node.
+    pub heartbeat_ticks: u64,
+    /// `Config::max_inflight_appends` of every node.
+    pub max_inflight_appends: usize,
+    /// `Config::max_entries_per_message` of every node.
+    pub max_entries_per_message: usize,
+    /// `Config::max_bytes_per_message` of every node.
+    pub max_bytes_per_message: u64,
+    /// `Config::max_uncommitted_entries` of every node.
+    pub max_uncommitted_entries: u64,
+    /// The network's behaviour.
+    pub network: NetworkConfig,
+}
+
+impl SimConfig {
+    /// The MIT lab's set-up in ticks of 10 ms: election timeouts in [30, 60) ticks, a heartbeat
+    /// every 10 ticks, and a reliable network (latency 0-1 tick).
+    pub fn new(nodes: usize, seed: u64) -> Self {
+        SimConfig {
+            nodes,
+            seed,
+            election_ticks: 30,
+            heartbeat_ticks: 10,
+            max_inflight_appends: 64,
+            max_entries_per_message: 512,
+            max_bytes_per_message: 1 << 20,
+            max_uncommitted_entries: 100_000,
+            network: NetworkConfig::reliable(),
+        }
+    }
+}
+
+/// Something that happened in a simulation, for timelines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimEvent {
+    /// `node` became leader of `term`.
+    LeaderElected {
+        /// The new leader.
+        node: NodeId,
+        /// Its term.
+        term: Term,
+    },
+    /// `node` crashed after carrying out `executed` of the `batch` actions of its last step
+    /// (`executed == batch` for a crash between steps).
+    Crashed {
+        /// The node.
+        node: NodeId,
+        /// Actions carried out before the crash.
+        executed: usize,
+        /// Actions in the interrupted batch.
+        batch: usize,
+    },
+    /// `node` restarted from its durable state.
+    Restarted {
+        /// The node.
+        node: NodeId,
+    },
+    /// `node` was cut off from every other node.
+    Disconnected {
+        /// The node.
+        node: NodeId,
+    },
+    /// `node` was connected again.
+    Connected {
+        /// The node.
+        node: NodeId,
+    },
+    /// The cluster was split into these groups.
+    Partitioned {
+        /// Nodes in different groups cannot talk.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// Messages from `from` to `to` are dropped (one way).
+    LinkCut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Every partition and cut link was healed.
+    Healed,
+    /// `node` stopped taking ticks and messages.
+    Paused {
+        /// The node.
+        node: NodeId,
+    },
+    /// `node` resumed.
+    Resumed {
+        /// The node.
+        node: NodeId,
+    },
+}
+
+/// Counters over a whole simulation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Ticks simulated.
+    pub ticks: u64,
+    /// `Raft::step` calls.
+    pub steps: u64,
+    /// Messages handed to the network.
+    pub messages_sent: u64,
+    /// Request messages sent (RequestVote, AppendEntries): the lab's RPC count.
+    pub rpcs_sent: u64,
+    /// Bytes handed to the network (`Message::size_bytes`).
+    pub bytes_sent: u64,
+    /// Messages delivered.
+    pub messages_delivered: u64,
+    /// Messages lost (by chance, partitions, or a crashed receiver).
+    pub messages_dropped: u64,
+    /// Extra copies delivered.
+    pub messages_duplicated: u64,
+    /// Crashes, of which `crashes_mid_batch` part-way through a batch.
+    pub crashes: u64,
+    /// Crashes that interrupted an action batch.
+    pub crashes_mid_batch: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Disconnections, partitions, link cuts and pauses.
+    pub partitions: u64,
+    /// Leader elections observed.
+    pub elections: u64,
+    /// Invariant checks run.
+    pub invariant_checks: u64,
+}
+
+impl SimStats {
+    /// Faults injected: crashes, partitions of any kind and pauses, and lost or duplicated
+    /// messages.
+    pub fn faults(&self) -> u64 {
+        self.crashes + self.partitions + self.messages_dropped + self.messages_duplicated
+    }
+}
+
+/// What a node's host has written to disk.
+#[derive(Clone, Debug, Default)]
+struct Durable<C> {
+    hard_state: HardState,
+    entries: Vec<Entry<C>>,
+}
+
+struct SimNode<C> {
+    id: NodeId,
+    raft: Option<Raft<C>>,
+    durable: Durable<C>,
+    /// Every value this node ever applied, by index (kept across restarts, as the lab does).
+    applied: Vec<Option<(Term, Payload<C>)>>,
+    paused: bool,
+    incarnation: u64,
+}
+
+/// A simulated cluster. See the [module docs](self).
+pub struct Sim<C> {
+    config: SimConfig,
+    rng: Rng,
+    now: u64,
+    nodes: Vec<SimNode<C>>,
+    network: Network<C>,
+    checker: Checker<C>,
+    stats: SimStats,
+    timeline: Vec<(u64, SimEvent)>,
+    record_timeline: bool,
+    /// Chance, per million batches, that a node crashes part-way through one.
+    crash_in_batch_per_million: u32,
+    trace: DefaultHasher,
+    scratch: Vec<Action<C>>,
+}
+
+impl<C: Command + Debug + Eq + Hash> Sim<C> {
+    /// A cluster of `config.nodes` fresh nodes.
+    pub fn new(config: SimConfig) -> Self {
+        assert!(config.nodes >= 1, "a cluster needs a node");
+        let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
+        let mut sim = Sim {
+            rng: Rng::new(config.seed ^ 0x5EED_0F51_u64),
+            now: 0,
+            nodes: Vec::new(),
+            network: Network::new(config.nodes, config.network.clone()),
+            checker: Checker::new(&ids),
+            stats: SimStats::default(),
+            timeline: Vec::new(),
+            record_timeline: false,
+            crash_in_batch_per_million: 0,
+            trace: DefaultHasher::new(),
+            scratch: Vec::new(),
+            config,
+        };
+        for &id in &ids {
+            let raft = sim.build_raft(id, 0, Restored::default());
+            sim.nodes.push(SimNode {
+                id,
+                raft: Some(raft),
+                durable: Durable {
+                    hard_state: HardState::default(),
+                    entries: Vec::new(),
+                },
+                applied: Vec::new(),
+                paused: false,
+                incarnation: 0,
+            });
+        }
+        sim
+    }
+
+    fn build_raft(&self, id: NodeId, incarnation: u64, restored: Restored<C>) -> Raft<C> {
+        let mut config = Config::new(id, 1..=self.config.nodes as NodeId);
+        config.election_ticks = self.config.election_ticks;
+        config.heartbeat_ticks = self.config.heartbeat_ticks;
+        config.max_inflight_appends = self.config.max_inflight_appends;
+        config.max_entries_per_message = self.config.max_entries_per_message;
+        config.max_bytes_per_message = self.config.max_bytes_per_message;
+        config.max_uncommitted_entries = self.config.max_uncommitted_entries;
+        config.seed = mix(self.config.seed, id, incarnation);
+        match Raft::new(config, restored) {
+            Ok(raft) => raft,
+            Err(error) => self.fail(&format!("node {id} refused its own durable state: {error}")),
+        }
+    }
+
+    // ----- inspection -----
+
+    /// The seed this run replays from.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
+    /// The current tick.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The ids of every node.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes.iter().map(|node| node.id)
+    }
+
+    /// Messages in flight or waiting for a paused node.
+    pub fn messages_in_flight(&self) -> usize {
+        self.network.in_flight()
+    }
+
+    /// The node, if it is up.
+    pub fn raft(&self, id: NodeId) -> Option<&Raft<C>> {
+        self.node(id).raft.as_ref()
+    }
+
+    /// Counters so far; `invariant_checks` included.
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            invariant_checks: self.checker.checks,
+            ..self.stats
+        }
+    }
+
+    /// A hash of every step's event and actions so far: equal for equal runs.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.finish()
+    }
+
+    /// Record [`SimEvent`]s for [`Sim::take_timeline`].
+    pub fn record_timeline(&mut self, on: bool) {
+        self.record_timeline = on;
+    }
+
+    /// The events recorded since the last call, with their tick.
+    pub fn take_timeline(&mut self) -> Vec<(u64, SimEvent)> {
+        std::mem::take(&mut self.timeline)
+    }
+
+    /// The entries committed anywhere so far (index i at position i - 1).
+    pub fn committed(&self) -> &[(Term, Payload<C>)] {
+        self.checker.committed()
+    }
+
+    /// True if the node is up (not crashed).
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).raft.is_some()
+    }
+
+    /// True if the node is connected (the lab's sense: not cut off by `disconnect`).
+    pub fn is_connected(&self, id: NodeId) -> bool {
+        self.network.is_connected(id)
+    }
+
+    /// Sets the network's behaviour from now on.
+    pub fn set_network(&mut self, network: NetworkConfig) {
+        self.network.set_config(network);
+    }
+
+    /// The network's current behaviour.
+    pub fn network(&self) -> &NetworkConfig {
+        self.network.config()
+    }
+
+    /// Crash nodes part-way through an action batch with this chance per million batches.
+    pub fn set_crash_in_batch(&mut self, per_million: u32) {
+        self.crash_in_batch_per_million = per_million;
+    }
+
+    // ----- time -----
+
+    /// One tick: deliver every message due, then tick every node that is up and not paused.
+    pub fn tick(&mut self) {
+        self.now += 1;
+        self.stats.ticks += 1;
+        self.deliver_due();
+        for position in 0..self.nodes.len() {
+            let node = &self.nodes[position];
+            if node.raft.is_some() && !node.paused {
+                self.step_node(position, Event::Tick);
+            }
+        }
+        self.deliver_due();
+    }
+
+    /// `ticks` ticks.
+    pub fn run(&mut self, ticks: u64) {
+        for _ in 0..ticks {
+            self.tick();
+        }
+    }
+
+    /// Ticks until `done` holds (checked after each tick), at most `ticks` ticks. Returns
+    /// whether it held.
+    pub fn run_until(&mut self, ticks: u64, mut done: impl FnMut(&Self) -> bool) -> bool {
+        for _ in 0..ticks {
+            if done(self) {
+                return true;
+            }
+            self.tick();
+        }
+        done(self)
+    }
+
+    fn deliver_due(&mut self) {
+        // Bounded: every delivery either drops a message or steps a node, and a burst of
+        // zero-latency replies ends when the cluster is quiet.
+        while let Some(envelope) = self.network.pop_due(self.now) {
+            let to = envelope.to;
+            let position = self.position(to);
+            let node = &mut self.nodes[position];
+            if node.raft.is_none() || !self.network.can_deliver(envelope.from, to) {
+                self.stats.messages_dropped += 1;
+                continue;
+            }
+            if node.paused {
+                self.network.hold(envelope);
+                continue;
+            }
+            self.stats.messages_delivered += 1;
+            let event = Event::Receive {
+                from: envelope.from,
+                message: envelope.message,
+            };
+            self.step_node(position, event);
+        }
+    }
+
+    // ----- proposals -----
+
+    /// Proposes `command` at node `id` (if up). Returns the index and term it was given, or
+    /// `None` if the node refused or is down.
+    pub fn propose(&mut self, id: NodeId, command: C) -> Option<(LogIndex, Term)> {
+        let position = self.position(id);
+        self.nodes[position].raft.as_ref()?;
+        let outcome = self.step_node(position, Event::Propose(command));
+        outcome.flatten()
+    }
+
+    // ----- faults -----
+
+    /// Crashes node `id` between steps: its volatile state and its undelivered inbox are lost;
+    /// its disk keeps exactly what its `Persist` actions wrote.
+    pub fn crash(&mut self, id: NodeId) {
+        let position = self.position(id);
+        if self.nodes[position].raft.take().is_some() {
+            self.stats.crashes += 1;
+            self.network.drop_inbox(id);
+            self.note(SimEvent::Crashed {
+                node: id,
+                executed: 0,
+                batch: 0,
+            });
+        }
+    }
+
+    /// Restarts node `id` from its durable state (a no-op if it is up). Its state machine is
+    /// in memory, so it applies again from index 1.
+    pub fn restart(&mut self, id: NodeId) {
+        let position = self.position(id);
+        if self.nodes[position].raft.is_some() {
+            return;
+        }
+        let node = &self.nodes[position];
+        let restored = Restored {
+            hard_state: node.durable.hard_state,
+            entries: node.durable.entries.clone(),
+            applied: 0,
+        };
+        let incarnation = node.incarnation + 1;
+        let raft = self.build_raft(id, incarnation, restored);
+        let node = &mut self.nodes[position];
+        node.incarnation = incarnation;
+        node.raft = Some(raft);
+        node.paused = false;
+        self.checker.restarted(id);
+        self.stats.restarts += 1;
+        self.note(SimEvent::Restarted { node: id });
+    }
+
+    /// Cuts node `id` off from every other node (the lab's `disconnect`).
+    pub fn disconnect(&mut self, id: NodeId) {
+        if self.network.is_connected(id) {
+            self.network.set_connected(id, false);
+            self.stats.partitions += 1;
+            self.note(SimEvent::Disconnected { node: id });
+        }
+    }
+
+    /// Connects node `id` again (the lab's `connect`).
+    pub fn connect(&mut self, id: NodeId) {
+        if !self.network.is_connected(id) {
+            self.network.set_connected(id, true);
+            self.note(SimEvent::Connected { node: id });
+        }
+    }
+
+    /// Splits the cluster: nodes in different groups cannot talk; a node in no group talks to
+    /// nobody.
+    pub fn partition(&mut self, groups: &[&[NodeId]]) {
+        self.network.partition(groups);
+        self.stats.partitions += 1;
+        let groups = groups.iter().map(|g| g.to_vec()).collect();
+        self.note(SimEvent::Partitioned { groups });
+    }
+
+    /// Drops every message from `from` to `to` (one way), until healed.
+    pub fn cut_link(&mut self, from: NodeId, to: NodeId) {
+        self.network.cut(from, to);
+        self.stats.partitions += 1;
+        self.note(SimEvent::LinkCut { from, to });
+    }
+
+    /// Removes every partition and cut link (disconnected nodes stay disconnected).
+    pub fn heal(&mut self) {
+        self.network.heal();
+        self.note(SimEvent::Healed);
+    }
+
+    /// Stops node `id` from taking ticks and messages; messages to it wait.
+    pub fn pause(&mut self, id: NodeId) {
+        let position = self.position(id);
+        if !self.nodes[position].paused && self.nodes[position].raft.is_some() {
+            self.nodes[position].paused = true;
+            self.stats.partitions += 1;
+            self.note(SimEvent::Paused { node: id });
+        }
+    }
+
+    /// Lets a paused node run again; its waiting messages are delivered.
+    pub fn resume(&mut self, id: NodeId) {
+        let position = self.position(id);
+        if self.nodes[position].paused {
+            self.nodes[position].paused = false;
+            self.network.release(id, self.now);
+            self.note(SimEvent::Resumed { node: id });
+        }
+    }
+
+    /// True if the node is paused.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.node(id).paused
+    }
+
+    // ----- the lab's checks -----
+
+    /// The lab's `checkOneLeader`: up to 10 times, run 45-55 ticks and look for leaders among
+    /// the connected, running nodes; fails on two leaders in one term, else answers the leader
+    /// of the highest term.
+    pub fn check_one_leader(&mut self) -> Result<NodeId, String> {
+        for _ in 0..10 {
+            let wait = self.rng.in_range(45, 11);
+            self.run(wait);
+            let mut best: Option<(Term, NodeId)> = None;
+            let mut leaders: Vec<(Term, NodeId)> = Vec::new();
+            for node in &self.nodes {
+                let Some(raft) = &node.raft else { continue };
+                if !self.network.is_connected(node.id) || node.paused {
+                    continue;
+                }
+                if raft.role() == Role::Leader {
+                    if let Some(&(term, other)) = leaders.iter().find(|(t, _)| *t == raft.term()) {
+                        return Err(format!(
+                            "term {term} has two leaders, {other} and {} (seed {})",
+                            node.id,
+                            self.seed()
+                        ));
+                    }
+                    leaders.push((raft.term(), node.id));
+                    if best.is_none_or(|(term, _)| raft.term() > term) {
+                        best = Some((raft.term(), node.id));
+                    }
+                }
+            }
+            if let Some((_, leader)) = best {
+                return Ok(leader);
+            }
+        }
+        Err(format!(
+            "expected one leader, got none (seed {})",
+            self.seed()
+        ))
+    }
+
+    /// The lab's `checkTerms`: every connected, running node is in the same term.
+    pub fn check_terms(&self) -> Result<Term, String> {
+        let mut term = None;
+        for node in &self.nodes {
+            let Some(raft) = &node.raft else { continue };
+            if !self.network.is_connected(node.id) {
+                continue;
+            }
+            match term {
+                None => term = Some(raft.term()),
+                Some(t) if t != raft.term() => {
+                    return Err(format!("servers disagree on term (seed {})", self.seed()));
+                }
+                Some(_) => {}
+            }
+        }
+        term.ok_or_else(|| "no connected server".to_string())
+    }
+
+    /// The lab's `checkNoLeader`: no connected, running node claims to lead.
+    pub fn check_no_leader(&self) -> Result<(), String> {
+        for node in &self.nodes {
+            let Some(raft) = &node.raft else { continue };
+            if self.network.is_connected(node.id) && raft.role() == Role::Leader {
+                return Err(format!(
+                    "expected no leader among connected servers, but {} claims to be (seed {})",
+                    node.id,
+                    self.seed()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The lab's `nCommitted`: how many nodes (up or not) applied `index`, and the value.
+    /// Panics (naming the seed) if two nodes applied different values there.
+    pub fn n_committed(&self, index: LogIndex) -> (usize, Option<C>) {
+        let mut count = 0;
+        let mut value: Option<&(Term, Payload<C>)> = None;
+        for node in &self.nodes {
+            let Some(Some(applied)) = node.applied.get(index as usize) else {
+                continue;
+            };
+            if let Some(seen) = value {
+                if seen != applied {
+                    self.fail(&format!(
+                        "committed values differ at {index}: {seen:?} vs {applied:?}"
+                    ));
+                }
+            }
+            value = Some(applied);
+            count += 1;
+        }
+        let command = value.and_then(|(_, payload)| match payload {
+            Payload::Command(command) => Some(command.clone()),
+            _ => None,
+        });
+        (count, command)
+    }
+
+    /// The lab's `one`: offer `command` to the nodes in turn until one leader accepts it, then
+    /// wait up to 200 ticks for `expected` nodes to apply it; retry for up to 1,000 ticks in all
+    /// if `retry`. Answers the index it was committed at.
+    pub fn one(&mut self, command: C, expected: usize, retry: bool) -> Result<LogIndex, String> {
+        let deadline = self.now + 1_000;
+        let mut start = 0;
+        while self.now < deadline {
+            let mut accepted = None;
+            for offset in 0..self.nodes.len() {
+                let position = (start + offset) % self.nodes.len();
+                let id = self.nodes[position].id;
+                if !self.network.is_connected(id) || self.nodes[position].raft.is_none() {
+                    continue;
+                }
+                if let Some((index, _)) = self.propose(id, command.clone()) {
+                    accepted = Some(index);
+                    break;
+                }
+            }
+            start = (start + 1) % self.nodes.len();
+            if let Some(index) = accepted {
+                let wait_until = self.now + 200;
+                while self.now < wait_until {
+                    let (count, value) = self.n_committed(index);
+                    if count >= expected && value.as_ref() == Some(&command) {
+                        return Ok(index);
+                    }
+                    self.tick();
+                }
+                if !retry {
+                    return Err(format!(
+                        "one({command:?}) failed to reach agreement (seed {})",
+                        self.seed()
+                    ));
+                }
+            } else {
+                self.run(5);
+            }
+        }
+        Err(format!(
+            "one({command:?}) failed to reach agreement (seed {})",
+            self.seed()
+        ))
+    }
+
+    /// The lab's `wait`: up to ~1,000 ticks for `expected` nodes to apply `index`; answers the
+    /// value, or `None` if some node moved past `start_term` meanwhile (the entry may be lost).
+    pub fn wait(
+        &mut self,
+        index: LogIndex,
+        expected: usize,
+        start_term: Option<Term>,
+    ) -> Option<C> {
+        let mut pause = 1;
+        for _ in 0..30 {
+            let (count, value) = self.n_committed(index);
+            if count >= expected {
+                return value;
+            }
+            self.run(pause);
+            pause = (pause * 2).min(100);
+            if let Some(term) = start_term {
+                let moved = self
+                    .nodes
+                    .iter()
+                    .filter_map(|node| node.raft.as_ref())
+                    .any(|raft| raft.term() > term);
+                if moved {
+                    return None;
+                }
+            }
+        }
+        let (count, _) = self.n_committed(index);
+        if count < expected {
+            self.fail(&format!(
+                "only {count} nodes of {expected} committed index {index}"
+            ));
+        }
+        None
+    }
+
+    /// The highest index applied by every node that is up, and by at least one node.
+    pub fn applied_range(&self) -> (LogIndex, LogIndex) {
+        let ups = self.nodes.iter().filter_map(|node| node.raft.as_ref());
+        let min = ups.map(|raft| raft.applied_index()).min().unwrap_or(0);
+        (min, self.checker.committed().len() as LogIndex)
+    }
+
+    // ----- stepping and carrying out actions -----
+
+    /// Steps node `position` with `event` and carries out its actions. Answers the proposal
+    /// outcome if the event was a proposal.
+    fn step_node(&mut self, position: usize, event: Event<C>) -> Option<Option<(LogIndex, Term)>> {
+        let mut actions = std::mem::take(&mut self.scratch);
+        actions.clear();
+        let id = self.nodes[position].id;
+        event.hash(&mut self.trace);
+        id.hash(&mut self.trace);
+        let raft = self.nodes[position]
+            .raft
+            .as_mut()
+            .expect("stepping a crashed node");
+        raft.step_into(event, &mut actions);
+        self.stats.steps += 1;
+        actions.hash(&mut self.trace);
+        let batch = actions.len();
+        let crash_at = self.draw_crash_point(batch);
+        let mut outcome = None;
+        for (done, action) in actions.drain(..).enumerate() {
+            if crash_at == Some(done) {
+                self.crash_mid_batch(position, done, batch);
+                break;
+            }
+            if let Some(result) = self.carry_out(position, action) {
+                outcome = Some(result);
+            }
+        }
+        self.scratch = actions;
+        if let Some(raft) = &self.nodes[position].raft {
+            self.after_step(position, raft.role(), raft.term());
+        }
+        outcome
+    }
+
+    fn draw_crash_point(&mut self, batch: usize) -> Option<usize> {
+        if batch == 0 || self.crash_in_batch_per_million == 0 {
+            return None;
+        }
+        if self.rng.in_range(0, 1_000_000) >= u64::from(self.crash_in_batch_per_million) {
+            return None;
+        }
+        Some(self.rng.in_range(0, batch as u64) as usize)
+    }
+
+    fn crash_mid_batch(&mut self, position: usize, executed: usize, batch: usize) {
+        let id = self.nodes[position].id;
+        self.nodes[position].raft = None;
+        self.network.drop_inbox(id);
+        self.stats.crashes += 1;
+        self.stats.crashes_mid_batch += 1;
+        self.note(SimEvent::Crashed {
+            node: id,
+            executed,
+            batch,
+        });
+    }
+
+    /// Carries out one action of node `position`, checking it. Returns the proposal outcome
+    /// for proposal actions.
+    fn carry_out(
+        &mut self,
+        position: usize,
+        action: Action<C>,
+    ) -> Option<Option<(LogIndex, Term)>> {
+        let id = self.nodes[position].id;
+        match action {
+            Action::Persist(Persist::HardState(hard_state)) => {
+                let before = self.nodes[position].durable.hard_state;
+                let result = self.checker.on_persist_hard_state(id, before, hard_state);
+                self.check(result);
+                self.nodes[position].durable.hard_state = hard_state;
+            }
+            Action::Persist(Persist::Entries(entries)) => {
+                let result = self.checker.on_persist_entries(
+                    id,
+                    &self.nodes[position].durable.entries,
+                    &entries,
+                );
+                self.check(result);
+                let durable = &mut self.nodes[position].durable.entries;
+                durable.truncate(entries[0].index as usize - 1);
+                durable.extend(entries);
+            }
+            Action::Send { to, message } => {
+                let node = &self.nodes[position];
+                let term = node.raft.as_ref().map_or(0, |raft| raft.term());
+                let result = self.checker.on_send(
+                    id,
+                    to,
+                    &message,
+                    term,
+                    node.durable.hard_state,
+                    &node.durable.entries,
+                );
+                self.check(result);
+                self.stats.messages_sent += 1;
+                self.stats.bytes_sent += message.size_bytes() as u64;
+                if message.is_request() {
+                    self.stats.rpcs_sent += 1;
+                }
+                if !self.nodes.iter().any(|node| node.id == to) {
+                    self.stats.messages_dropped += 1;
+                    return None;
+                }
+                let sent = self.network.send(id, to, message, self.now, &mut self.rng);
+                self.stats.messages_dropped += u64::from(sent.dropped);
+                self.stats.messages_duplicated += u64::from(sent.duplicated);
+            }
+            Action::Apply(entries) => {
+                let raft = self.nodes[position].raft.as_ref();
+                let is_leader = raft.is_some_and(|raft| raft.role() == Role::Leader);
+                let term = raft.map_or(0, |raft| raft.term());
+                let durable_logs: Vec<&[Entry<C>]> = self
+                    .nodes
+                    .iter()
+                    .map(|n| n.durable.entries.as_slice())
+                    .collect();
+                let result = self
+                    .checker
+                    .on_apply(id, &entries, is_leader, term, &durable_logs);
+                self.check(result);
+                let applied = &mut self.nodes[position].applied;
+                for entry in entries {
+                    let slot = entry.index as usize;
+                    if applied.len() <= slot {
+                        applied.resize(slot + 1, None);
+                    }
+                    applied[slot] = Some((entry.term, entry.payload));
+                }
+            }
+            Action::ProposalAccepted { index, term } => return Some(Some((index, term))),
+            Action::ProposalRejected(_) => return Some(None),
+        }
+        None
+    }
+
+    fn after_step(&mut self, position: usize, role: Role, term: Term) {
+        let node = &self.nodes[position];
+        let raft = node.raft.as_ref().expect("checked by the caller");
+        // After a whole batch, memory and disk agree: everything in the log is durable.
+        let durable = &node.durable;
+        let in_memory_last = raft.last_index();
+        let durable_last = durable.entries.len() as LogIndex;
+        if in_memory_last != durable_last
+            || raft.last_term() != durable.entries.last().map_or(0, |e| e.term)
+            || raft.hard_state() != durable.hard_state
+        {
+            self.fail(&format!(
+                "node {} holds state its Persist actions did not write: memory ({}, {:?}) \
+                 disk ({durable_last}, {:?})",
+                node.id,
+                in_memory_last,
+                raft.hard_state(),
+                durable.hard_state
+            ));
+        }
+        let was = self.checker.nodes.get(&node.id).and_then(|g| g.last_role);
+        let result = self.checker.after_step(raft);
+        self.check(result);
+        if role == Role::Leader && was != Some((Role::Leader, term)) {
+            self.stats.elections += 1;
+            let id = node.id;
+            self.note(SimEvent::LeaderElected { node: id, term });
+        }
+    }
+
+    fn check(&self, result: Result<(), String>) {
+        if let Err(violation) = result {
+            self.fail(&format!("invariant violated: {violation}"));
+        }
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "{what} (seed {}, tick {}; replay with the same seed)",
+            self.config.seed, self.now
+        );
+    }
+
+    fn note(&mut self, event: SimEvent) {
+        if self.record_timeline {
+            self.timeline.push((self.now, event));
+        }
+    }
+
+    fn position(&self, id: NodeId) -> usize {
+        match usize::try_from(id) {
+            Ok(i) if i >= 1 && i <= self.nodes.len() => i - 1,
+            _ => self.fail(&format!("no node {id}")),
+        }
+    }
+
+    fn node(&self, id: NodeId) -> &SimNode<C> {
+        &self.nodes[self.position(id)]
+    }
+}
+
+impl<C> Drop for Sim<C> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "pureraft sim: failed run had seed {} (tick {}); rerun with this seed to replay",
+                self.config.seed, self.now
+            );
+        }
+    }
+}
+
+/// A per-node, per-incarnation seed derived from the simulation's seed.
+fn mix(seed: u64, id: NodeId, incarnation: u64) -> u64 {
+    let mut rng = Rng::new(seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation << 32);
+    rng.next_u64()
+}
