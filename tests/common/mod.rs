@@ -35,3 +35,35 @@ pub fn cluster<C: Command + Debug + Eq + Hash>(servers: usize, seed: u64) -> Sim
 pub fn lab_peer(id: NodeId, offset: u64, servers: usize) -> NodeId {
     (id - 1 + offset) % servers as u64 + 1
 }
+
+/// Unwraps one of the `Sim`'s lab checks (`check_one_leader`, `check_terms`, ...), failing
+/// the test with the seed and what was being checked.
+pub fn check<T>(result: Result<T, String>, seed: u64, what: &str) -> T {
+    result.unwrap_or_else(|error| panic!("seed {seed}: {what}: {error}"))
+}
+
+/// The test's own randomness (the lab's `rand.Int()`), seeded from the scenario's seed so that
+/// a seed replays a run exactly. SplitMix64.
+pub struct LabRng(u64);
+
+impl LabRng {
+    /// A generator for scenario `seed`.
+    pub fn new(seed: u64) -> Self {
+        LabRng(seed ^ 0x1AB_5EED_u64)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (`bound > 0`), as the lab's `rand.Int() % bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        assert!(bound > 0, "below(0)");
+        self.next_u64() % bound
+    }
+}
