@@ -153,18 +153,17 @@ impl Sim<u64> {
         let deadline = self.now + bound_ticks;
         while self.now < deadline {
             if let Some(leader) = self.believed_leader() {
-                if let Some((index, _)) = self.propose(leader, command) {
-                    let done = self
-                        .run_until(deadline - self.now, |sim| sim.n_committed(index).0 == nodes);
+                if let Some((index, term)) = self.propose(leader, command) {
+                    // Wait for the commit, or for the proposer to lose its term (a stale
+                    // leader's entry may never commit): then propose again.
+                    self.run_until(deadline - self.now, |sim| {
+                        sim.n_committed(index).0 == nodes || !sim.leads(leader, term)
+                    });
                     let (count, value) = self.n_committed(index);
-                    if done && value == Some(command) {
+                    if count == nodes && value == Some(command) {
                         return Ok(index);
                     }
-                    if count == nodes {
-                        // Another leader's entry took the index: propose again.
-                        continue;
-                    }
-                    break;
+                    continue;
                 }
             }
             self.tick();
@@ -173,6 +172,12 @@ impl Sim<u64> {
             "liveness: no commit of {command} within {bound_ticks} ticks after healing (seed {})",
             self.seed()
         ))
+    }
+
+    /// True if node `id` is up and leads `term`.
+    pub fn leads(&self, id: NodeId, term: crate::types::Term) -> bool {
+        self.raft(id)
+            .is_some_and(|raft| raft.role() == Role::Leader && raft.term() == term)
     }
 
     /// The running node of the highest term that believes it leads, if any.

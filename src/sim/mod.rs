@@ -22,6 +22,7 @@ mod checker;
 mod network;
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
@@ -212,6 +213,9 @@ pub struct Sim<C> {
     crash_in_batch_per_million: u32,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
+    /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
+    debug_trace: VecDeque<String>,
+    debug_trace_capacity: usize,
 }
 
 impl<C: Command + Debug + Eq + Hash> Sim<C> {
@@ -231,6 +235,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             crash_in_batch_per_million: 0,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
+            debug_trace: VecDeque::new(),
+            debug_trace_capacity: std::env::var("PURERAFT_SIM_TRACE")
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0),
             config,
         };
         for &id in &ids {
@@ -718,6 +727,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let id = self.nodes[position].id;
         event.hash(&mut self.trace);
         id.hash(&mut self.trace);
+        let traced_event = (self.debug_trace_capacity > 0).then(|| format!("{event:?}"));
         let raft = self.nodes[position]
             .raft
             .as_mut()
@@ -725,6 +735,12 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         raft.step_into(event, &mut actions);
         self.stats.steps += 1;
         actions.hash(&mut self.trace);
+        if let Some(event) = traced_event {
+            self.record_debug(format!(
+                "tick {} node {id}: {event}\n    -> {actions:?}",
+                self.now
+            ));
+        }
         let batch = actions.len();
         let crash_at = self.draw_crash_point(batch);
         let mut outcome = None;
@@ -882,7 +898,17 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
     }
 
+    fn record_debug(&mut self, line: String) {
+        if self.debug_trace.len() >= self.debug_trace_capacity {
+            self.debug_trace.pop_front();
+        }
+        self.debug_trace.push_back(line);
+    }
+
     fn fail(&self, what: &str) -> ! {
+        for line in &self.debug_trace {
+            eprintln!("{line}");
+        }
         panic!(
             "{what} (seed {}, tick {}; replay with the same seed)",
             self.config.seed, self.now
