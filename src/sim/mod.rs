@@ -211,6 +211,8 @@ pub struct Sim<C> {
     record_timeline: bool,
     /// Chance, per million batches, that a node crashes part-way through one.
     crash_in_batch_per_million: u32,
+    crash_plan: Option<(NodeId, usize)>,
+    last_planned_crash: Option<(usize, usize)>,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
     /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
@@ -233,6 +235,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             timeline: Vec::new(),
             record_timeline: false,
             crash_in_batch_per_million: 0,
+            crash_plan: None,
+            last_planned_crash: None,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
             debug_trace: VecDeque::new(),
@@ -347,6 +351,20 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// The network's current behaviour.
     pub fn network(&self) -> &NetworkConfig {
         self.network.config()
+    }
+
+    /// Arms a crash of node `id` in its next step that returns at least one action: the node
+    /// carries out the first `prefix` actions (all of them if `prefix` is at least the batch's
+    /// length), then crashes. Testing every prefix of one batch this way checks that a crash
+    /// at any point of a batch loses nothing acknowledged (correctness.md §1.10).
+    pub fn crash_after_actions(&mut self, id: NodeId, prefix: usize) {
+        self.crash_plan = Some((id, prefix));
+    }
+
+    /// The last crash armed by [`Sim::crash_after_actions`] that struck: actions carried out
+    /// and the batch's length.
+    pub fn last_planned_crash(&self) -> Option<(usize, usize)> {
+        self.last_planned_crash
     }
 
     /// Crash nodes part-way through an action batch with this chance per million batches.
@@ -496,6 +514,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.network.cut(from, to);
         self.stats.partitions += 1;
         self.note(SimEvent::LinkCut { from, to });
+    }
+
+    /// Cuts the link between `a` and `b` both ways while each still talks to everyone else: a
+    /// partial partition (the Cloudflare 2020 shape).
+    pub fn cut_both_ways(&mut self, a: NodeId, b: NodeId) {
+        self.cut_link(a, b);
+        self.cut_link(b, a);
     }
 
     /// Removes every partition and cut link (disconnected nodes stay disconnected).
@@ -742,7 +767,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             ));
         }
         let batch = actions.len();
-        let crash_at = self.draw_crash_point(batch);
+        let crash_at = self
+            .planned_crash_point(id, batch)
+            .or_else(|| self.draw_crash_point(batch));
         let mut outcome = None;
         for (done, action) in actions.drain(..).enumerate() {
             if crash_at == Some(done) {
@@ -753,11 +780,26 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 outcome = Some(result);
             }
         }
+        if crash_at == Some(batch) {
+            self.crash_mid_batch(position, batch, batch);
+        }
         self.scratch = actions;
         if let Some(raft) = &self.nodes[position].raft {
             self.after_step(position, raft.role(), raft.term());
         }
         outcome
+    }
+
+    fn planned_crash_point(&mut self, id: NodeId, batch: usize) -> Option<usize> {
+        match self.crash_plan {
+            Some((target, prefix)) if target == id && batch > 0 => {
+                self.crash_plan = None;
+                let executed = prefix.min(batch);
+                self.last_planned_crash = Some((executed, batch));
+                Some(executed)
+            }
+            _ => None,
+        }
     }
 
     fn draw_crash_point(&mut self, batch: usize) -> Option<usize> {
