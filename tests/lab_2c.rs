@@ -488,24 +488,18 @@ fn unreliable_agree_2c() {
 /// Lab test 19, TestFigure8Unreliable2C "Figure 8 (unreliable)" (5 servers, unreliable
 /// network): commit one command on one server; then 1,000 rounds (the lab's count) of: from
 /// round 200 on, long reordering (`NetworkConfig::unreliable_long_reordering()`: two thirds of
-/// messages delayed 20-220 ticks, the lab's 200-2199 ms); propose a fresh command on every
-/// server (connected or not); sleep 0-1 ticks (0-12 ms), or with probability 10% 0-49 ticks
-/// (0-499 ms); disconnect the last connected server that accepted, with probability 1/2; when
-/// fewer than 3 are connected, connect a random server if it is disconnected. Finally connect
-/// every server and commit one command on all 5 (lab `one`, up to 1,000 ticks) while the
-/// network is still unreliable with long reordering.
+/// replies delayed 20-220 ticks, the lab's 200-2199 ms; requests keep the normal 0-3 ticks, as
+/// in the lab's `labrpc`); propose a fresh command on every server (connected or not); sleep
+/// 0-1 ticks (0-12 ms), or with probability 10% 0-49 ticks (0-499 ms); disconnect the last
+/// connected server that accepted, with probability 1/2; when fewer than 3 are connected,
+/// connect a random server if it is disconnected. Finally connect every server and commit one
+/// command on all 5 (lab `one`, up to 1,000 ticks) while the network is still unreliable with
+/// long reordering.
 ///
-/// Ignored: it fails for every seed tried (0-29), because the simulator's long reordering is
-/// harsher than the lab's. The lab (`labrpc`) delays only *replies* (with p = 2/3); requests
-/// always arrive within 0-26 ms, so heartbeats and vote requests get through and a round trip
-/// is prompt with p = 1/3. `NetworkConfig::unreliable_long_reordering()` delays two thirds of
-/// *every* message, requests included: a round trip is prompt with p = 1/9, heartbeats are
-/// late, followers keep starting elections, and after the final `connect` the cluster goes
-/// through hundreds of terms without committing (seed 0: no commit in 20,000 ticks), so the
-/// final `one()` fails. With the same per-direction chance set to 42.3% (a prompt round trip
-/// with p = 1/3, as in the lab) all 30 seeds pass.
+/// Regression: this test first failed on every seed because the simulator delayed requests as
+/// well as replies (a prompt round trip with p = 1/9 instead of the lab's 1/3); the network
+/// now delays replies only, as the lab does.
 #[test]
-#[ignore = "BUG: sim unreliable_long_reordering() delays 2/3 of requests too (lab: replies only); final one() fails, seeds 0-29"]
 fn figure8_unreliable_2c() {
     for_each_seed("figure8_unreliable_2c", |seed| {
         let servers = 5;

@@ -444,8 +444,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
 
     // ----- faults -----
 
-    /// Crashes node `id` between steps: its volatile state and its undelivered inbox are lost;
-    /// its disk keeps exactly what its `Persist` actions wrote.
+    /// Crashes node `id` between steps: its volatile state and the messages held for it while
+    /// paused are lost; its disk keeps exactly what its `Persist` actions wrote. Messages it
+    /// sent before the crash stay in flight and may still arrive, as on a real network (the
+    /// lab drops them; keeping them is the harder case).
     pub fn crash(&mut self, id: NodeId) {
         let position = self.position(id);
         if self.nodes[position].raft.take().is_some() {

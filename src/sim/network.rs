@@ -17,7 +17,8 @@ pub struct NetworkConfig {
     pub loss_per_million: u32,
     /// Chance that a message is delivered twice.
     pub duplicate_per_million: u32,
-    /// Chance that a message takes a long delay instead (the lab's long reordering).
+    /// Chance that a reply (a response message) takes a long delay instead (the lab's long
+    /// reordering delays replies only; requests keep the normal latency).
     pub long_delay_per_million: u32,
     /// Smallest long delay, in ticks.
     pub long_delay_min_ticks: u64,
@@ -48,8 +49,8 @@ impl NetworkConfig {
         }
     }
 
-    /// The unreliable network with the lab's long reordering: two thirds of messages delayed
-    /// by 20-220 ticks.
+    /// The unreliable network with the lab's long reordering: two thirds of replies delayed by
+    /// 20-220 ticks.
     pub fn unreliable_long_reordering() -> Self {
         NetworkConfig {
             long_delay_per_million: 666_667,
@@ -178,8 +179,9 @@ impl<C: Clone> Network<C> {
             };
         }
         let duplicated = chance(rng, self.config.duplicate_per_million);
+        let reply = !message.is_request();
         if duplicated {
-            let at = now + self.latency(rng);
+            let at = now + self.latency(rng, reply);
             let copy = Envelope {
                 from,
                 to,
@@ -187,7 +189,7 @@ impl<C: Clone> Network<C> {
             };
             self.enqueue(at, copy);
         }
-        let at = now + self.latency(rng);
+        let at = now + self.latency(rng, reply);
         self.enqueue(at, Envelope { from, to, message });
         Sent {
             dropped: false,
@@ -195,9 +197,9 @@ impl<C: Clone> Network<C> {
         }
     }
 
-    fn latency(&self, rng: &mut Rng) -> u64 {
+    fn latency(&self, rng: &mut Rng, reply: bool) -> u64 {
         let config = &self.config;
-        if chance(rng, config.long_delay_per_million) {
+        if reply && chance(rng, config.long_delay_per_million) {
             let span = config.long_delay_max_ticks - config.long_delay_min_ticks + 1;
             return rng.in_range(config.long_delay_min_ticks, span);
         }
