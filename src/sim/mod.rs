@@ -45,18 +45,9 @@ pub struct SimConfig {
     pub nodes: usize,
     /// The seed every random choice derives from.
     pub seed: u64,
-    /// `Config::election_ticks` of every node.
-    pub election_ticks: u64,
-    /// `Config::heartbeat_ticks` of every node.
-    pub heartbeat_ticks: u64,
-    /// `Config::max_inflight_appends` of every node.
-    pub max_inflight_appends: usize,
-    /// `Config::max_entries_per_message` of every node.
-    pub max_entries_per_message: usize,
-    /// `Config::max_bytes_per_message` of every node.
-    pub max_bytes_per_message: u64,
-    /// `Config::max_uncommitted_entries` of every node.
-    pub max_uncommitted_entries: u64,
+    /// Every node's configuration, as a template: `id`, `voters` and `seed` are set per node
+    /// (the seed derived from the simulation's seed, the node and its incarnation).
+    pub node: Config,
     /// The network's behaviour.
     pub network: NetworkConfig,
 }
@@ -65,15 +56,16 @@ impl SimConfig {
     /// The MIT lab's set-up in ticks of 10 ms: election timeouts in [30, 60) ticks, a heartbeat
     /// every 10 ticks, and a reliable network (latency 0-1 tick).
     pub fn new(nodes: usize, seed: u64) -> Self {
+        let mut node = Config::new(1, [1]);
+        node.election_ticks = 30;
+        node.heartbeat_ticks = 10;
+        node.max_inflight_appends = 64;
+        node.max_entries_per_message = 512;
+        node.max_uncommitted_entries = 100_000;
         SimConfig {
             nodes,
             seed,
-            election_ticks: 30,
-            heartbeat_ticks: 10,
-            max_inflight_appends: 64,
-            max_entries_per_message: 512,
-            max_bytes_per_message: 1 << 20,
-            max_uncommitted_entries: 100_000,
+            node,
             network: NetworkConfig::reliable(),
         }
     }
@@ -264,13 +256,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     }
 
     fn build_raft(&self, id: NodeId, incarnation: u64, restored: Restored<C>) -> Raft<C> {
-        let mut config = Config::new(id, 1..=self.config.nodes as NodeId);
-        config.election_ticks = self.config.election_ticks;
-        config.heartbeat_ticks = self.config.heartbeat_ticks;
-        config.max_inflight_appends = self.config.max_inflight_appends;
-        config.max_entries_per_message = self.config.max_entries_per_message;
-        config.max_bytes_per_message = self.config.max_bytes_per_message;
-        config.max_uncommitted_entries = self.config.max_uncommitted_entries;
+        let mut config = self.config.node.clone();
+        config.id = id;
+        config.voters = (1..=self.config.nodes as NodeId).collect();
         config.seed = mix(self.config.seed, id, incarnation);
         match Raft::new(config, restored) {
             Ok(raft) => raft,
