@@ -485,6 +485,11 @@ impl<C: Command> Raft<C> {
         if from == self.config.id {
             return; // Never a second self-vote, never our own append.
         }
+        if !is_well_formed(&message) {
+            // Validate the whole message before changing any state, its term included: a
+            // malformed message from a faulty peer must not depose a leader.
+            return;
+        }
         if !self.peers.contains(&from) {
             match message {
                 // A leader unknown to us may hold a newer configuration: follow it.
@@ -621,9 +626,6 @@ impl<C: Command> Raft<C> {
             Role::Follower => self.leader = Some(leader),
         }
         self.election_elapsed = 0;
-        if !is_well_formed_append(self.term, prev_log_index, prev_log_term, &entries) {
-            return; // Validate the whole message before changing any state; drop it whole.
-        }
         // Entries at or below our commit index are committed, so they match the leader's
         // (Leader Completeness, §5.4.3): treat that prefix as matching, truncate nothing there.
         let prev_matches = prev_log_index < self.commit_index
@@ -1080,7 +1082,28 @@ impl<C: Command> Raft<C> {
     }
 }
 
-/// Checks a received append as a whole: entries contiguous from `prev_log_index + 1`, terms
+/// Checks what a message claims against itself, before anything acts on it: a log's terms
+/// never exceed its sender's term (correctness.md §1.9), and an append's entries are contiguous
+/// from `prev_log_index + 1` with non-decreasing terms.
+fn is_well_formed<C>(message: &Message<C>) -> bool {
+    match message {
+        Message::RequestVote {
+            term,
+            last_log_term,
+            ..
+        } => last_log_term <= term,
+        Message::AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            ..
+        } => is_well_formed_append(*term, *prev_log_index, *prev_log_term, entries),
+        Message::RequestVoteResponse { .. } | Message::AppendEntriesResponse { .. } => true,
+    }
+}
+
+/// Checks an append as a whole: entries contiguous from `prev_log_index + 1`, terms
 /// non-decreasing from `prev_log_term` and never above the message's term.
 fn is_well_formed_append<C>(
     term: Term,
