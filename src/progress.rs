@@ -27,8 +27,12 @@ pub(crate) struct Progress {
     /// The next index to send (Figure 2 nextIndex).
     pub(crate) next_index: LogIndex,
     pub(crate) state: ProgressState,
-    /// The last index of each append in flight, oldest first; at most `inflight_max`.
+    /// The last index of each append in flight, oldest first; at most `inflight_max`. The
+    /// appends form a chain: each one's `prev_log_index` is the previous one's last index, and
+    /// the oldest one's is `inflight_base`.
     inflight: VecDeque<LogIndex>,
+    /// The `prev_log_index` of the oldest append in flight (Replicate only).
+    inflight_base: LogIndex,
     inflight_max: usize,
     /// The highest commit index sent to the follower this term.
     pub(crate) commit_sent: LogIndex,
@@ -44,6 +48,7 @@ impl Progress {
             next_index,
             state: ProgressState::Probe { waiting: false },
             inflight: VecDeque::with_capacity(inflight_max),
+            inflight_base: 0,
             inflight_max,
             commit_sent: 0,
             match_at_heartbeat: 0,
@@ -102,12 +107,12 @@ impl Progress {
 
     /// The follower holds everything up to `match_index`. Returns true if that was news.
     pub(crate) fn accepted(&mut self, match_index: LogIndex) -> bool {
-        while self
-            .inflight
-            .front()
-            .is_some_and(|&last| last <= match_index)
-        {
+        while let Some(&last) = self.inflight.front() {
+            if last > match_index {
+                break;
+            }
             self.inflight.pop_front();
+            self.inflight_base = last;
         }
         let advanced = match_index > self.match_index;
         if advanced {
@@ -118,10 +123,36 @@ impl Progress {
             self.state = ProgressState::Replicate;
             self.inflight.clear();
             self.next_index = self.match_index + 1;
+            self.inflight_base = self.match_index;
         } else {
             self.next_index = self.next_index.max(self.match_index + 1);
         }
         advanced
+    }
+
+    /// True if a rejection of `rejected_index` answers an append still outstanding: the probe
+    /// sent from `next_index`, or one of the pipelined appends. Anything else is a stale answer
+    /// (reordered or duplicated) and must not move `next_index` (tikv/raft-rs #555).
+    pub(crate) fn is_outstanding_prev(&self, rejected_index: LogIndex) -> bool {
+        if rejected_index <= self.match_index {
+            return false;
+        }
+        match self.state {
+            ProgressState::Probe { waiting } => {
+                waiting && rejected_index.checked_add(1) == Some(self.next_index)
+            }
+            ProgressState::Replicate => {
+                if self.inflight.is_empty() {
+                    return false;
+                }
+                // The prevs of the appends in flight: the base, then every last but the newest.
+                rejected_index == self.inflight_base
+                    || self
+                        .inflight
+                        .binary_search(&rejected_index)
+                        .is_ok_and(|position| position + 1 < self.inflight.len())
+            }
+        }
     }
 
     /// Falls back to probing from `next_index`, dropping the pipeline.

@@ -744,13 +744,8 @@ impl<C: Command> Raft<C> {
         hint_term: Term,
     ) -> bool {
         let progress = &self.progress[slot];
-        if rejected_index <= progress.match_index || rejected_index >= progress.next_index {
+        if !progress.is_outstanding_prev(rejected_index) {
             return false;
-        }
-        if let ProgressState::Probe { .. } = progress.state {
-            if rejected_index + 1 != progress.next_index {
-                return false;
-            }
         }
         // Skip every entry of a term the follower cannot match in one step: the largest index
         // at or below the hint whose term is at most the follower's term there.

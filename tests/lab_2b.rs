@@ -685,8 +685,10 @@ fn count_2b() {
 /// then a rejection of an append from the earlier pipeline (`rejected_index` 7, while only
 /// the new append from index 4 is in flight) knocks it back to Probe and it resends the whole
 /// 10-entry suffix again: node 2 receives "prev 3, 10 entries" four times.
+///
+/// Regression: the leader now acts on a rejection only if it answers an append still
+/// outstanding (the probe, or one of the pipelined appends, by its `prev_log_index`).
 #[test]
-#[ignore = "BUG: seed 2105: 44 RPCs for 12 proposals (lab limit 42); stale rejections of reordered appends re-probe"]
 fn count_2b_seed_2105() {
     count(2105);
 }
