@@ -1,0 +1,96 @@
+//! The idle paths allocate nothing: a follower's tick and a leader's heartbeat round, stepped
+//! into a reused buffer, make no heap allocation (a counting global allocator checks it).
+//! This file holds one test so that no other test's allocations are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pureraft::{Action, Config, Event, Message, Raft, Restored, Role};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(work: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    work();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
+    // An idle follower: election timeout far away, so every tick is the idle path.
+    let mut config = Config::new(2, [1, 2, 3]);
+    config.election_ticks = 1 << 40;
+    let mut follower: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+    let mut out: Vec<Action<Vec<u8>>> = Vec::with_capacity(16);
+    let ticks = allocations_during(|| {
+        for _ in 0..100_000 {
+            follower.step_into(Event::Tick, &mut out);
+            assert!(out.is_empty());
+        }
+    });
+    assert_eq!(ticks, 0, "idle follower ticks allocated");
+
+    // A leader of a caught-up 3-node cluster: heartbeat rounds in steady state.
+    let mut leader: Raft<Vec<u8>> =
+        Raft::new(Config::new(1, [1, 2, 3]), Restored::default()).unwrap();
+    while leader.role() != Role::Leader {
+        leader.step_into(Event::Tick, &mut out);
+        if leader.role() == Role::Candidate {
+            let term = leader.term();
+            let grant = Message::RequestVoteResponse {
+                term,
+                vote_granted: true,
+            };
+            leader.step_into(
+                Event::Receive {
+                    from: 2,
+                    message: grant,
+                },
+                &mut out,
+            );
+        }
+    }
+    // Both followers acknowledge the no-op; the leader commits it.
+    let (term, last) = (leader.term(), leader.last_index());
+    for from in [2, 3] {
+        let message = Message::AppendEntriesResponse {
+            term,
+            outcome: pureraft::AppendOutcome::Accepted { match_index: last },
+        };
+        leader.step_into(Event::Receive { from, message }, &mut out);
+    }
+    assert_eq!(leader.commit_index(), last);
+    out.clear();
+    let heartbeat_ticks = leader.config().heartbeat_ticks;
+    let rounds = allocations_during(|| {
+        for _ in 0..1_000 {
+            for _ in 0..heartbeat_ticks {
+                leader.step_into(Event::Tick, &mut out);
+            }
+            assert_eq!(out.len(), 2, "one heartbeat per follower");
+            out.clear();
+        }
+    });
+    assert_eq!(rounds, 0, "heartbeat rounds allocated");
+}
