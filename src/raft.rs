@@ -512,19 +512,7 @@ impl<C: Command> Raft<C> {
                 self.persist_hard_state(out);
             }
         } else if term < self.term {
-            // Stale sender: answer requests with our term so it steps down; drop responses.
-            match message {
-                Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
-                Message::AppendEntries { prev_log_index, .. } => {
-                    let outcome = AppendOutcome::Rejected {
-                        rejected_index: prev_log_index,
-                        hint_index: 0,
-                        hint_term: 0,
-                    };
-                    self.send_append_response(from, outcome, out);
-                }
-                _ => {}
-            }
+            self.refuse_stale(from, &message, out);
             return;
         }
         match message {
@@ -557,6 +545,24 @@ impl<C: Command> Raft<C> {
                     self.handle_append_response(from, outcome, out);
                 }
             }
+        }
+    }
+
+    /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
+    /// currentTerm". The reply carries our term so the stale sender steps down; stale
+    /// responses are dropped.
+    fn refuse_stale(&self, from: NodeId, message: &Message<C>, out: &mut Vec<Action<C>>) {
+        match message {
+            Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
+            Message::AppendEntries { prev_log_index, .. } => {
+                let outcome = AppendOutcome::Rejected {
+                    rejected_index: *prev_log_index,
+                    hint_index: 0,
+                    hint_term: 0,
+                };
+                self.send_append_response(from, outcome, out);
+            }
+            Message::RequestVoteResponse { .. } | Message::AppendEntriesResponse { .. } => {}
         }
     }
 
@@ -610,7 +616,7 @@ impl<C: Command> Raft<C> {
         leader: NodeId,
         prev_log_index: LogIndex,
         prev_log_term: Term,
-        mut entries: Vec<Entry<C>>,
+        entries: Vec<Entry<C>>,
         leader_commit: LogIndex,
         out: &mut Vec<Action<C>>,
     ) {
@@ -631,40 +637,12 @@ impl<C: Command> Raft<C> {
         let prev_matches = prev_log_index < self.commit_index
             || self.log.term_at(prev_log_index) == Some(prev_log_term);
         if !prev_matches {
-            // Figure 2 receiver rule 2, with the conflict hint of §5.3.
-            let probe = prev_log_index.min(self.log.last_index());
-            let (hint_index, hint_term) =
-                self.log.last_index_with_term_at_most(probe, prev_log_term);
-            let outcome = AppendOutcome::Rejected {
-                rejected_index: prev_log_index,
-                hint_index,
-                hint_term,
-            };
-            self.send_append_response(leader, outcome, out);
+            self.reject_append(leader, prev_log_index, prev_log_term, out);
             return;
         }
         let verified_index = prev_log_index + entries.len() as LogIndex;
-        if let Some(first_new) = self.find_first_new(&entries) {
-            let new_entries: Vec<Entry<C>> = entries.drain(first_new..).collect();
-            let first_index = new_entries[0].index;
-            if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
-                // Contradicts our committed prefix (only a faulty peer sends this): drop it.
-                return;
-            }
-            // Figure 2 receiver rule 3: delete a conflicting entry and all that follow it.
-            // Never below commit: those entries were skipped by `find_first_new`.
-            assert!(
-                first_index > self.commit_index,
-                "truncating a committed entry"
-            );
-            if first_index <= self.log.last_index() {
-                self.log.truncate_from(first_index);
-            }
-            // Rule 4: append any new entries not already in the log.
-            for entry in &new_entries {
-                self.log.push(entry.clone());
-            }
-            self.push_persist(Persist::Entries(new_entries), out);
+        if !self.store_entries(entries, out) {
+            return;
         }
         // Rule 5, bounded by what this message verified (a follower never commits an entry it
         // has not matched against this leader: copycat #265, scylladb #9965).
@@ -675,6 +653,54 @@ impl<C: Command> Raft<C> {
         }
         let match_index = verified_index.max(self.commit_index);
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
+    }
+
+    /// Figure 2 receiver rule 2: the log has no entry at `prev_log_index` with
+    /// `prev_log_term`. The answer carries the conflict hint of §5.3: our largest index at or
+    /// below the rejected one whose term is at most the leader's term there.
+    fn reject_append(
+        &self,
+        leader: NodeId,
+        prev_log_index: LogIndex,
+        prev_log_term: Term,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let probe = prev_log_index.min(self.log.last_index());
+        let (hint_index, hint_term) = self.log.last_index_with_term_at_most(probe, prev_log_term);
+        let outcome = AppendOutcome::Rejected {
+            rejected_index: prev_log_index,
+            hint_index,
+            hint_term,
+        };
+        self.send_append_response(leader, outcome, out);
+    }
+
+    /// Figure 2 receiver rules 3 and 4 for entries whose predecessor matched: deletes a
+    /// conflicting entry and all that follow it, appends what is new, and persists it. Returns
+    /// false, changing nothing, if the entries contradict our committed prefix (only a faulty
+    /// peer sends that).
+    fn store_entries(&mut self, mut entries: Vec<Entry<C>>, out: &mut Vec<Action<C>>) -> bool {
+        let Some(first_new) = self.find_first_new(&entries) else {
+            return true; // Everything is already here: a duplicate or stale append.
+        };
+        let new_entries: Vec<Entry<C>> = entries.drain(first_new..).collect();
+        let first_index = new_entries[0].index;
+        if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
+            return false;
+        }
+        // Never below commit: `find_first_new` skips those entries.
+        assert!(
+            first_index > self.commit_index,
+            "truncating a committed entry"
+        );
+        if first_index <= self.log.last_index() {
+            self.log.truncate_from(first_index);
+        }
+        for entry in &new_entries {
+            self.log.push(entry.clone());
+        }
+        self.push_persist(Persist::Entries(new_entries), out);
+        true
     }
 
     /// The position in `entries` of the first entry that is not already in our log with the
