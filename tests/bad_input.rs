@@ -4,191 +4,16 @@
 //! message may be dropped or rejected, but never causes a panic, a decrease of term, commit,
 //! match or applied index, a wrong change of the vote or the log.
 
+mod common;
+
 use pureraft::{
-    Action, AppendOutcome, Command, Config, ConfigError, Entry, Event, HardState, InitError,
-    LogIndex, Message, NodeId, Payload, ProposeError, Raft, RestoreError, Restored, Role, Term,
-    ELECTION_TICKS_MAX,
+    Action, AppendOutcome, Config, ConfigError, Entry, Event, InitError, LogIndex, NodeId,
+    ProposeError, Raft, RestoreError, Restored, Role, Term, ELECTION_TICKS_MAX,
 };
 
-type Node = Raft<u64>;
+use common::hand::*;
 
-// ----- helpers -----
-
-fn config(id: NodeId) -> Config {
-    Config::new(id, [1, 2, 3])
-}
-
-/// A fresh node `id` of the cluster {1, 2, 3}.
-fn node(id: NodeId) -> Node {
-    Raft::new(config(id), Restored::default()).unwrap()
-}
-
-/// The entry at `index` in `term`; its command is its index.
-fn entry(index: LogIndex, term: Term) -> Entry<u64> {
-    Entry {
-        term,
-        index,
-        payload: Payload::Command(index),
-    }
-}
-
-/// A log from index 1 with the given terms.
-fn log_of(terms: &[Term]) -> Vec<Entry<u64>> {
-    (1..)
-        .zip(terms)
-        .map(|(index, &term)| entry(index, term))
-        .collect()
-}
-
-fn restored(term: Term, vote: Option<NodeId>, log_terms: &[Term]) -> Restored<u64> {
-    Restored {
-        hard_state: HardState { term, vote },
-        entries: log_of(log_terms),
-        applied: 0,
-    }
-}
-
-/// Node `id` restored at `term`, with no vote, holding a log of the given terms.
-fn restored_node(id: NodeId, term: Term, log_terms: &[Term]) -> Node {
-    Raft::new(config(id), restored(term, None, log_terms)).unwrap()
-}
-
-fn receive<C: Command>(node: &mut Raft<C>, from: NodeId, message: Message<C>) -> Vec<Action<C>> {
-    node.step(Event::Receive { from, message })
-}
-
-fn vote_request(term: Term, last_log_index: LogIndex, last_log_term: Term) -> Message<u64> {
-    Message::RequestVote {
-        term,
-        last_log_index,
-        last_log_term,
-    }
-}
-
-fn grant<C>(term: Term) -> Message<C> {
-    Message::RequestVoteResponse {
-        term,
-        vote_granted: true,
-    }
-}
-
-fn append(
-    term: Term,
-    prev_log_index: LogIndex,
-    prev_log_term: Term,
-    entries: Vec<Entry<u64>>,
-    leader_commit: LogIndex,
-) -> Message<u64> {
-    Message::AppendEntries {
-        term,
-        prev_log_index,
-        prev_log_term,
-        entries,
-        leader_commit,
-    }
-}
-
-fn accepted(term: Term, match_index: LogIndex) -> Message<u64> {
-    Message::AppendEntriesResponse {
-        term,
-        outcome: AppendOutcome::Accepted { match_index },
-    }
-}
-
-fn rejected(
-    term: Term,
-    rejected_index: LogIndex,
-    hint_index: LogIndex,
-    hint_term: Term,
-) -> Message<u64> {
-    Message::AppendEntriesResponse {
-        term,
-        outcome: AppendOutcome::Rejected {
-            rejected_index,
-            hint_index,
-            hint_term,
-        },
-    }
-}
-
-/// Ticks until the node's term grows (it campaigns), at most `2 * election_ticks` ticks.
-fn tick_until_campaign<C: Command>(node: &mut Raft<C>) -> Vec<Action<C>> {
-    let term = node.term();
-    for _ in 0..2 * node.config().election_ticks {
-        let actions = node.step(Event::Tick);
-        if node.term() > term {
-            return actions;
-        }
-    }
-    panic!(
-        "node {} did not campaign within 2 * election_ticks",
-        node.id()
-    );
-}
-
-/// Elects `node` by hand: it times out, then `voter` grants its vote.
-fn elect<C: Command>(node: &mut Raft<C>, voter: NodeId) -> Vec<Action<C>> {
-    tick_until_campaign(node);
-    let actions = receive(node, voter, grant(node.term()));
-    assert_eq!(node.role(), Role::Leader);
-    actions
-}
-
-/// The messages in `actions` addressed to `to`, in order.
-fn sent_to(actions: &[Action<u64>], to: NodeId) -> Vec<Message<u64>> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Send {
-                to: receiver,
-                message,
-            } if *receiver == to => Some(message.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn append_answers(actions: &[Action<u64>], to: NodeId) -> Vec<(Term, AppendOutcome)> {
-    sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::AppendEntriesResponse { term, outcome } => Some((term, outcome)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn vote_answers(actions: &[Action<u64>], to: NodeId) -> Vec<(Term, bool)> {
-    sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::RequestVoteResponse { term, vote_granted } => Some((term, vote_granted)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn has_persist<C>(actions: &[Action<C>]) -> bool {
-    actions
-        .iter()
-        .any(|action| matches!(action, Action::Persist(_)))
-}
-
-fn applied(actions: &[Action<u64>]) -> Vec<LogIndex> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Apply(entries) => Some(entries.iter().map(|entry| entry.index)),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
-fn match_index_of(leader: &Node, peer: NodeId) -> LogIndex {
-    let found = leader.match_indices().find(|&(id, _)| id == peer);
-    found.expect("a tracked peer").1
-}
+// ----- helpers (the shared ones are in `common::hand`) -----
 
 /// What no bad message may damage: term, vote, commit, applied index and log.
 #[derive(Debug, PartialEq)]
@@ -212,7 +37,7 @@ fn durable(node: &Node) -> Durable {
 
 /// A follower of node 2 at term 2 holding [1, 1, 2], with index 1 committed.
 fn follower_of_node_2() -> Node {
-    let mut follower = restored_node(1, 2, &[1, 1, 2]);
+    let mut follower = restored_node(config(1), 2, &[1, 1, 2]);
     receive(&mut follower, 2, append(2, 3, 2, vec![], 1));
     assert_eq!((follower.leader(), follower.commit_index()), (Some(2), 1));
     follower
@@ -292,7 +117,7 @@ fn message_from_ourselves_is_rejected() {
 /// campaign past the maximum. A node at term u64::MAX stays a quiet follower.
 #[test]
 fn term_near_u64_max_never_wraps_and_the_maximum_refuses_to_campaign() {
-    let mut node = restored_node(1, u64::MAX, &[1]);
+    let mut node = restored_node(config(1), u64::MAX, &[1]);
     for _ in 0..10 * node.config().election_ticks {
         let actions = node.step(Event::Tick);
         assert!(actions.is_empty(), "campaigned past u64::MAX: {actions:?}");
@@ -308,7 +133,7 @@ fn term_near_u64_max_never_wraps_and_the_maximum_refuses_to_campaign() {
 /// term, and then never campaigns again.
 #[test]
 fn term_near_u64_max_campaigns_up_to_the_maximum_only() {
-    let mut candidate = restored_node(1, u64::MAX - 1, &[1]);
+    let mut candidate = restored_node(config(1), u64::MAX - 1, &[1]);
     tick_until_campaign(&mut candidate);
     assert_eq!(candidate.term(), u64::MAX);
     for _ in 0..10 * candidate.config().election_ticks {
@@ -455,7 +280,7 @@ fn malformed_append_at_a_higher_term_changes_no_state() {
 /// grant, and its term is not adopted.
 #[test]
 fn vote_request_with_last_log_term_above_its_term_is_refused() {
-    let mut voter = restored_node(1, 2, &[1, 1, 2]);
+    let mut voter = restored_node(config(1), 2, &[1, 1, 2]);
     let actions = receive(&mut voter, 2, vote_request(3, 1, u64::MAX));
     assert!(vote_answers(&actions, 2)
         .iter()
@@ -469,7 +294,7 @@ fn vote_request_with_last_log_term_above_its_term_is_refused() {
 /// index), also for leader_commit = u64::MAX (copycat #265).
 #[test]
 fn leader_commit_beyond_what_was_verified_is_clamped() {
-    let mut follower = restored_node(1, 1, &[1; 5]);
+    let mut follower = restored_node(config(1), 1, &[1; 5]);
     let actions = receive(
         &mut follower,
         2,
@@ -541,7 +366,7 @@ fn vote_response_when_not_a_candidate_is_ignored() {
 /// u64::MAX) neither panic nor move the follower's match back.
 #[test]
 fn absurd_rejection_hints_are_harmless() {
-    let mut leader = restored_node(1, 1, &[1; 8]);
+    let mut leader = restored_node(config(1), 1, &[1; 8]);
     elect(&mut leader, 3);
     receive(&mut leader, 2, accepted(2, 9));
     for message in [
@@ -560,7 +385,7 @@ fn absurd_rejection_hints_are_harmless() {
 /// in a set; responses of old terms ignored (raft.tla #18, akka-raft #45).
 #[test]
 fn duplicated_or_reordered_responses_are_harmless() {
-    let mut leader = restored_node(1, 1, &[1; 8]);
+    let mut leader = restored_node(config(1), 1, &[1; 8]);
     elect(&mut leader, 3);
     let mut applied_indices = Vec::new();
     for match_index in [9, 9, 5, 9, 1] {
@@ -573,7 +398,7 @@ fn duplicated_or_reordered_responses_are_harmless() {
         "each index once"
     );
 
-    let mut old_term = restored_node(1, 1, &[1; 8]);
+    let mut old_term = restored_node(config(1), 1, &[1; 8]);
     elect(&mut old_term, 3);
     receive(&mut old_term, 2, accepted(1, 9));
     assert_eq!(match_index_of(&old_term, 2), 0, "an answer of term 1");
@@ -637,7 +462,7 @@ fn huge_payloads_and_proposal_floods_are_rejected_explicitly() {
 /// and verified, and rejects what it lacks with a hint.
 #[test]
 fn lost_durable_state_does_not_panic_a_follower() {
-    let mut follower = restored_node(1, 1, &[1, 1]);
+    let mut follower = restored_node(config(1), 1, &[1, 1]);
     receive(&mut follower, 2, append(1, 2, 1, vec![], 20));
     assert_eq!(follower.commit_index(), 2);
     let actions = receive(&mut follower, 2, append(1, 19, 1, vec![], 20));
@@ -660,7 +485,7 @@ fn lost_durable_state_does_not_panic_a_follower() {
 /// within a term (correctness reference §1, invariant 12).
 #[test]
 fn lost_durable_state_does_not_panic_the_leader() {
-    let mut leader = restored_node(1, 1, &[1; 20]);
+    let mut leader = restored_node(config(1), 1, &[1; 20]);
     elect(&mut leader, 3);
     receive(&mut leader, 2, accepted(2, 21));
     for message in [rejected(2, 21, 2, 1), rejected(2, 20, 0, 0), accepted(2, 2)] {

@@ -3,14 +3,10 @@
 //! vote is cast twice, and the cluster recovers. The simulator checks every invariant after
 //! every step; these tests only choose where to crash.
 
-use pureraft::sim::{Sim, SimConfig};
+mod common;
 
-fn seeds() -> u64 {
-    std::env::var("PURERAFT_LAB_SEEDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(3)
-}
+use common::seeds;
+use pureraft::sim::{Sim, SimConfig};
 
 /// Runs `setup`, then crashes `target` after each prefix of its next non-empty batch in turn
 /// (one fresh, identical run per prefix), restarts it and requires a commit on every node.
@@ -42,7 +38,7 @@ fn every_prefix(seed: u64, target: u64, setup: impl Fn(&mut Sim<u64>)) -> usize 
 
 #[test]
 fn crash_at_every_prefix_of_an_election_step() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         for target in 1..=3 {
             // The node's first non-empty batch comes from campaigning or from answering a
             // RequestVote: persisting the term and vote, then sending.
@@ -54,7 +50,7 @@ fn crash_at_every_prefix_of_an_election_step() {
 
 #[test]
 fn crash_at_every_prefix_of_a_replication_step() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         for target in 1..=3 {
             let setup = |sim: &mut Sim<u64>| {
                 let leader = sim.check_one_leader().expect("a leader");
@@ -73,7 +69,7 @@ fn crash_at_every_prefix_of_a_replication_step() {
 
 #[test]
 fn leader_crashing_at_every_prefix_of_a_proposal_keeps_the_committed_log() {
-    for seed in 0..seeds() {
+    for seed in seeds() {
         let mut prefix = 0;
         loop {
             let mut sim: Sim<u64> = Sim::new(SimConfig::new(3, seed));

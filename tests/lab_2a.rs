@@ -14,11 +14,8 @@
 
 mod common;
 
-use common::{check, cluster, lab_peer, seeds, LabRng};
+use common::{check, cluster, lab_peer, random_server, seeds, LabRng, ELECTION_TIMEOUT_TICKS};
 use pureraft::sim::Sim;
-
-/// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
-const ELECTION_TIMEOUT_TICKS: u64 = 100;
 
 /// Lab test 1, `TestInitialElection2A` (3 servers, reliable network): a leader is elected;
 /// after 50 ms (5 ticks) every server agrees on a term of at least 1; after another 2 election
@@ -139,9 +136,9 @@ fn many_elections(seed: u64) {
     let iters = 10;
     for ii in 1..iters {
         // Disconnect three nodes.
-        let i1 = rng.below(servers as u64) + 1;
-        let i2 = rng.below(servers as u64) + 1;
-        let i3 = rng.below(servers as u64) + 1;
+        let i1 = random_server(&mut rng, servers);
+        let i2 = random_server(&mut rng, servers);
+        let i3 = random_server(&mut rng, servers);
         sim.disconnect(i1);
         sim.disconnect(i2);
         sim.disconnect(i3);

@@ -22,12 +22,9 @@ mod common;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use common::{check, cluster, lab_peer, seeds, LabRng};
+use common::{check, cluster, lab_peer, seeds, LabRng, ELECTION_TIMEOUT_TICKS};
 use pureraft::sim::Sim;
 use pureraft::{Command, LogIndex, NodeId, Payload, Role, Term};
-
-/// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
-const ELECTION_TIMEOUT_TICKS: u64 = 100;
 
 /// The budget of the lab's `one()` (10 s) in ticks, used to wait for a first leader where the
 /// lab lets `one()` do it.

@@ -9,41 +9,31 @@
 //! Crashes follow the lab's `config.go`: `crash1(i)` disconnects server `i` and kills it
 //! keeping exactly what it persisted (`Sim::crash`); `start1(i)` crashes it first if it runs
 //! and builds it again from its persisted state, still disconnected until the test connects
-//! it. Nodes are numbered `1..=n`, so the lab's `(leader + k) % servers` is [`peer`].
+//! it. Nodes are numbered `1..=n`, so the lab's `(leader + k) % servers` is
+//! `lab_peer(leader, k, servers)`.
 //!
 //! Our leader appends a no-op entry at the start of its term, which the lab forbids, so
 //! indices are never compared with absolute numbers: where the lab waits for "index 4" the
 //! port waits for the index the command was actually given.
 //!
-//! Every scenario runs for the seeds `0..PURERAFT_LAB_SEEDS` (default 3). The test's own
-//! random choices (the lab's `rand.Int()`) come from a splitmix64 seeded from the seed; the
-//! simulator's network and timeouts from the seed itself. The simulator checks every Raft
-//! invariant after every step and panics naming the seed on a violation.
+//! Every scenario runs for the seeds of `common::seeds()` (`0..PURERAFT_LAB_SEEDS`, default 3).
+//! The test's own random choices (the lab's `rand.Int()`) come from `common::LabRng`, seeded
+//! from the seed; the simulator's network and timeouts from the seed itself. The simulator
+//! checks every Raft invariant after every step and panics naming the seed on a violation.
+
+mod common;
 
 use std::cell::Cell;
 use std::time::Instant;
 
-use pureraft::sim::{NetworkConfig, Sim, SimConfig};
+use common::{
+    cluster, lab_peer, random_server, seeds, unreliable_cluster, LabRng, ELECTION_TIMEOUT_TICKS,
+};
+use pureraft::sim::{NetworkConfig, Sim};
 use pureraft::{LogIndex, NodeId};
 
 /// The lab's per-test time limit (120 s), in ticks.
 const LAB_TEST_LIMIT_TICKS: u64 = 12_000;
-
-/// The lab's `RaftElectionTimeout` (1 s), in ticks.
-const ELECTION_TIMEOUT_TICKS: u64 = 100;
-
-/// The seeds every scenario runs over: `0..n` with `n` from the environment variable
-/// `PURERAFT_LAB_SEEDS` (default 3; soak runs set it higher).
-fn seeds() -> std::ops::Range<u64> {
-    let count = match std::env::var("PURERAFT_LAB_SEEDS") {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PURERAFT_LAB_SEEDS={value:?} is not a number")),
-        Err(_) => 3,
-    };
-    0..count
-}
 
 /// Runs `scenario` for every seed, checks the lab's per-test limit on the ticks it answers,
 /// and reports the simulated ticks and wall time of each seed (shown with `--nocapture`).
@@ -61,38 +51,6 @@ fn for_each_seed(name: &str, scenario: impl Fn(u64) -> u64) {
             started.elapsed()
         );
     }
-}
-
-/// splitmix64: the test's own deterministic stand-in for the lab's `rand.Int()`.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn new(seed: u64) -> Self {
-        SplitMix(seed ^ 0x2C2C_2C2C_1AB5_EED5)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (the lab's `rand.Int() % n`).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// The lab's `(server + offset) % servers` for node ids `1..=servers`.
-fn peer(id: NodeId, offset: u64, servers: usize) -> NodeId {
-    (id - 1 + offset) % servers as u64 + 1
-}
-
-/// A random server id, `1..=servers`.
-fn random_server(rng: &mut SplitMix, servers: usize) -> NodeId {
-    rng.below(servers as u64) + 1
 }
 
 /// The lab's `crash1(i)`: disconnect the server and kill it; its persisted state stays.
@@ -222,7 +180,7 @@ impl OneCall {
 fn persist1_2c() {
     for_each_seed("persist1_2c", |seed| {
         let servers = 3;
-        let mut sim: Sim<u64> = Sim::new(SimConfig::new(servers, seed));
+        let mut sim: Sim<u64> = cluster(servers, seed);
 
         one(&mut sim, 11, servers);
 
@@ -253,7 +211,7 @@ fn persist1_2c() {
         // Wait for leader2 to join before killing i3 (the lab waits for index 4: 14's index).
         assert_eq!(sim.wait(index14, servers, None), Some(14), "seed {seed}");
 
-        let i3 = peer(check_one_leader(&mut sim), 1, servers);
+        let i3 = lab_peer(check_one_leader(&mut sim), 1, servers);
         sim.disconnect(i3);
         one(&mut sim, 15, servers - 1);
         start1(&mut sim, i3);
@@ -273,8 +231,8 @@ fn persist1_2c() {
 fn persist2_2c() {
     for_each_seed("persist2_2c", |seed| {
         let servers = 5;
-        let mut sim: Sim<u64> = Sim::new(SimConfig::new(servers, seed));
-        let at = |leader: NodeId, offset: u64| peer(leader, offset, servers);
+        let mut sim: Sim<u64> = cluster(servers, seed);
+        let at = |leader: NodeId, offset: u64| lab_peer(leader, offset, servers);
 
         let mut index = 1;
         for _ in 0..5 {
@@ -324,25 +282,25 @@ fn persist2_2c() {
 fn persist3_2c() {
     for_each_seed("persist3_2c", |seed| {
         let servers = 3;
-        let mut sim: Sim<u64> = Sim::new(SimConfig::new(servers, seed));
+        let mut sim: Sim<u64> = cluster(servers, seed);
 
         one(&mut sim, 101, 3);
 
         let leader = check_one_leader(&mut sim);
-        sim.disconnect(peer(leader, 2, servers));
+        sim.disconnect(lab_peer(leader, 2, servers));
 
         let index102 = one(&mut sim, 102, 2);
 
-        crash1(&mut sim, peer(leader, 0, servers));
-        crash1(&mut sim, peer(leader, 1, servers));
-        sim.connect(peer(leader, 2, servers));
-        start1(&mut sim, peer(leader, 0, servers));
-        sim.connect(peer(leader, 0, servers));
+        crash1(&mut sim, lab_peer(leader, 0, servers));
+        crash1(&mut sim, lab_peer(leader, 1, servers));
+        sim.connect(lab_peer(leader, 2, servers));
+        start1(&mut sim, lab_peer(leader, 0, servers));
+        sim.connect(lab_peer(leader, 0, servers));
 
         one(&mut sim, 103, 2);
 
-        start1(&mut sim, peer(leader, 1, servers));
-        sim.connect(peer(leader, 1, servers));
+        start1(&mut sim, lab_peer(leader, 1, servers));
+        sim.connect(lab_peer(leader, 1, servers));
 
         one(&mut sim, 104, servers);
 
@@ -358,7 +316,7 @@ fn persist3_2c() {
 
 /// The lab's sleep between Figure 8 rounds, in ticks: with probability 10% up to half of
 /// `RaftElectionTimeout` (0-499 ms: 0-49 ticks), else 0-12 ms (0-1 ticks).
-fn figure8_pause(rng: &mut SplitMix) -> u64 {
+fn figure8_pause(rng: &mut LabRng) -> u64 {
     if rng.below(1000) < 100 {
         rng.below(ELECTION_TIMEOUT_TICKS / 2)
     } else {
@@ -378,8 +336,8 @@ fn figure8_pause(rng: &mut SplitMix) -> u64 {
 fn figure8_2c() {
     for_each_seed("figure8_2c", |seed| {
         let servers = 5;
-        let mut sim: Sim<u64> = Sim::new(SimConfig::new(servers, seed));
-        let mut rng = SplitMix::new(seed);
+        let mut sim: Sim<u64> = cluster(servers, seed);
+        let mut rng = LabRng::new(seed);
         let mut command = 0u64;
         let mut fresh = || {
             command += 1;
@@ -443,9 +401,7 @@ fn figure8_2c() {
 fn unreliable_agree_2c() {
     for_each_seed("unreliable_agree_2c", |seed| {
         let servers = 5;
-        let mut config = SimConfig::new(servers, seed);
-        config.network = NetworkConfig::unreliable();
-        let mut sim: Sim<u64> = Sim::new(config);
+        let mut sim: Sim<u64> = unreliable_cluster(servers, seed);
 
         let mut background: Vec<OneCall> = Vec::new();
         let drive = |sim: &mut Sim<u64>, background: &mut Vec<OneCall>| {
@@ -503,10 +459,8 @@ fn unreliable_agree_2c() {
 fn figure8_unreliable_2c() {
     for_each_seed("figure8_unreliable_2c", |seed| {
         let servers = 5;
-        let mut config = SimConfig::new(servers, seed);
-        config.network = NetworkConfig::unreliable();
-        let mut sim: Sim<u64> = Sim::new(config);
-        let mut rng = SplitMix::new(seed);
+        let mut sim: Sim<u64> = unreliable_cluster(servers, seed);
+        let mut rng = LabRng::new(seed);
         let mut command = 0u64;
         let mut fresh = || {
             command += 1;
@@ -679,12 +633,12 @@ fn run_with_clients(sim: &mut Sim<u64>, clients: &mut [ChurnClient], ticks: u64,
 /// how many commands the clients saw committed.
 fn churn(seed: u64, unreliable: bool) -> (u64, usize) {
     let servers = 5;
-    let mut config = SimConfig::new(servers, seed);
-    if unreliable {
-        config.network = NetworkConfig::unreliable();
-    }
-    let mut sim: Sim<u64> = Sim::new(config);
-    let mut rng = SplitMix::new(seed);
+    let mut sim: Sim<u64> = if unreliable {
+        unreliable_cluster(servers, seed)
+    } else {
+        cluster(servers, seed)
+    };
+    let mut rng = LabRng::new(seed);
     let mut clients: Vec<ChurnClient> = (0..3).map(ChurnClient::new).collect();
 
     for _ in 0..20 {

@@ -2,6 +2,8 @@
 //! public API only: nodes are driven by hand with `Raft::step` and hand-built messages, without
 //! the simulator. Each test's doc comment cites the rule and section it checks.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use pureraft::{
@@ -9,206 +11,9 @@ use pureraft::{
     Persist, ProposeError, Raft, Restored, Role, Term,
 };
 
-type Node = Raft<u64>;
-type Actions = Vec<Action<u64>>;
+use common::hand::*;
 
-// ----- helpers -----
-
-/// The configuration of node `id` in the cluster {1, 2, 3}, with the defaults.
-fn config(id: NodeId) -> Config {
-    Config::new(id, [1, 2, 3])
-}
-
-/// A fresh node `id` of the cluster {1, 2, 3}.
-fn node(id: NodeId) -> Node {
-    Raft::new(config(id), Restored::default()).unwrap()
-}
-
-/// The entry at `index` in `term`; its command is its index, so logs are easy to compare.
-fn entry(index: LogIndex, term: Term) -> Entry<u64> {
-    Entry {
-        term,
-        index,
-        payload: Payload::Command(index),
-    }
-}
-
-/// A log from index 1 with the given terms.
-fn log_of(terms: &[Term]) -> Vec<Entry<u64>> {
-    (1..)
-        .zip(terms)
-        .map(|(index, &term)| entry(index, term))
-        .collect()
-}
-
-/// A node restored at `term`, with no vote, holding a log of the given terms.
-fn restored_node(config: Config, term: Term, log_terms: &[Term]) -> Node {
-    let restored = Restored {
-        hard_state: HardState { term, vote: None },
-        entries: log_of(log_terms),
-        applied: 0,
-    };
-    Raft::new(config, restored).unwrap()
-}
-
-fn receive(node: &mut Node, from: NodeId, message: Message<u64>) -> Actions {
-    node.step(Event::Receive { from, message })
-}
-
-fn vote_request(term: Term, last_log_index: LogIndex, last_log_term: Term) -> Message<u64> {
-    Message::RequestVote {
-        term,
-        last_log_index,
-        last_log_term,
-    }
-}
-
-fn grant(term: Term) -> Message<u64> {
-    Message::RequestVoteResponse {
-        term,
-        vote_granted: true,
-    }
-}
-
-fn append(
-    term: Term,
-    prev_log_index: LogIndex,
-    prev_log_term: Term,
-    entries: Vec<Entry<u64>>,
-    leader_commit: LogIndex,
-) -> Message<u64> {
-    Message::AppendEntries {
-        term,
-        prev_log_index,
-        prev_log_term,
-        entries,
-        leader_commit,
-    }
-}
-
-fn accepted(term: Term, match_index: LogIndex) -> Message<u64> {
-    Message::AppendEntriesResponse {
-        term,
-        outcome: AppendOutcome::Accepted { match_index },
-    }
-}
-
-/// Ticks until the node's term grows (it campaigns), at most `2 * election_ticks` ticks, and
-/// returns the actions of that tick.
-fn tick_until_campaign(node: &mut Node) -> Actions {
-    ticks_until_campaign(node).1
-}
-
-/// Like `tick_until_campaign`, also answering how many ticks it took.
-fn ticks_until_campaign(node: &mut Node) -> (u64, Actions) {
-    let term = node.term();
-    for ticks in 1..=2 * node.config().election_ticks {
-        let actions = node.step(Event::Tick);
-        if node.term() > term {
-            return (ticks, actions);
-        }
-    }
-    panic!(
-        "node {} did not campaign within 2 * election_ticks",
-        node.id()
-    );
-}
-
-/// Elects `node` by hand: it times out, then `voter` grants its vote. Returns the actions of
-/// the step that made it leader.
-fn elect(node: &mut Node, voter: NodeId) -> Actions {
-    tick_until_campaign(node);
-    let actions = receive(node, voter, grant(node.term()));
-    assert_eq!(node.role(), Role::Leader);
-    actions
-}
-
-/// The messages in `actions` addressed to `to`, in order.
-fn sent_to(actions: &[Action<u64>], to: NodeId) -> Vec<Message<u64>> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Send {
-                to: receiver,
-                message,
-            } if *receiver == to => Some(message.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The `(prev_log_index, entries)` of every AppendEntries sent to `to`.
-fn appends_to(actions: &[Action<u64>], to: NodeId) -> Vec<(LogIndex, Vec<Entry<u64>>)> {
-    sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::AppendEntries {
-                prev_log_index,
-                entries,
-                ..
-            } => Some((prev_log_index, entries)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The term and outcome of the AppendEntriesResponse sent to `to`, if exactly one was sent.
-fn append_answer(actions: &[Action<u64>], to: NodeId) -> Option<(Term, AppendOutcome)> {
-    let answers: Vec<_> = sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::AppendEntriesResponse { term, outcome } => Some((term, outcome)),
-            _ => None,
-        })
-        .collect();
-    assert!(answers.len() <= 1, "more than one answer: {answers:?}");
-    answers.first().copied()
-}
-
-/// The term and grant of the RequestVoteResponse sent to `to`, if exactly one was sent.
-fn vote_answer(actions: &[Action<u64>], to: NodeId) -> Option<(Term, bool)> {
-    let answers: Vec<_> = sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::RequestVoteResponse { term, vote_granted } => Some((term, vote_granted)),
-            _ => None,
-        })
-        .collect();
-    assert!(answers.len() <= 1, "more than one answer: {answers:?}");
-    answers.first().copied()
-}
-
-fn hard_states(actions: &[Action<u64>]) -> Vec<HardState> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Persist(Persist::HardState(hard_state)) => Some(*hard_state),
-            _ => None,
-        })
-        .collect()
-}
-
-fn persisted_entries(actions: &[Action<u64>]) -> Vec<Vec<Entry<u64>>> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Persist(Persist::Entries(entries)) => Some(entries.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The indices of every entry handed out by `Apply` actions, in order.
-fn applied(actions: &[Action<u64>]) -> Vec<LogIndex> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Apply(entries) => Some(entries.iter().map(|entry| entry.index)),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
+// ----- helpers (the shared ones are in `common::hand`) -----
 
 fn position(actions: &[Action<u64>], wanted: impl Fn(&Action<u64>) -> bool) -> Option<usize> {
     actions.iter().position(wanted)
@@ -889,11 +694,6 @@ fn leader_with_nine_entries() -> Node {
     elect(&mut leader, 3);
     assert_eq!(leader.last_index(), 9);
     leader
-}
-
-fn match_index_of(leader: &Node, peer: NodeId) -> LogIndex {
-    let found = leader.match_indices().find(|&(id, _)| id == peer);
-    found.expect("a tracked peer").1
 }
 
 /// Raft Figure 2, leaders: "If successful: update nextIndex and matchIndex"; matchIndex is

@@ -1,14 +1,21 @@
-//! Helpers shared by the MIT 6.5840 lab ports (`tests/lab_*.rs`): the seeds every scenario
-//! runs over, the lab's cluster set-up and the lab's server arithmetic.
+//! Helpers shared by the integration tests: for the MIT 6.5840 lab ports (`tests/lab_*.rs`)
+//! and the other simulator tests, the seeds every scenario runs over, the lab's cluster set-up,
+//! the lab's server arithmetic and randomness; in [`hand`], the helpers of the tests that
+//! drive nodes by hand without the simulator.
 
 // Each test crate includes this module and uses a different subset of it.
 #![allow(dead_code)]
 
+pub mod hand;
+
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use pureraft::sim::{Sim, SimConfig};
+use pureraft::sim::{NetworkConfig, Sim, SimConfig};
 use pureraft::{Command, NodeId};
+
+/// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
+pub const ELECTION_TIMEOUT_TICKS: u64 = 100;
 
 /// The seeds every lab scenario runs over: `0..n` with `n` from the environment variable
 /// `PURERAFT_LAB_SEEDS` (default 3; soak runs set it higher).
@@ -28,6 +35,14 @@ pub fn seeds() -> std::ops::Range<u64> {
 /// 10 ticks) on a reliable network.
 pub fn cluster<C: Command + Debug + Eq + Hash>(servers: usize, seed: u64) -> Sim<C> {
     Sim::new(SimConfig::new(servers, seed))
+}
+
+/// The lab's `make_config(t, servers, true, false)`: as [`cluster`], on an unreliable network
+/// (latency 0-3 ticks, 10% of messages lost).
+pub fn unreliable_cluster<C: Command + Debug + Eq + Hash>(servers: usize, seed: u64) -> Sim<C> {
+    let mut config = SimConfig::new(servers, seed);
+    config.network = NetworkConfig::unreliable();
+    Sim::new(config)
 }
 
 /// The lab's `(server + offset) % servers` for 1-based node ids: the node `offset` places
@@ -66,4 +81,9 @@ impl LabRng {
         assert!(bound > 0, "below(0)");
         self.next_u64() % bound
     }
+}
+
+/// A random server id, `1..=servers`: the lab's `rand.Int() % servers` for 1-based node ids.
+pub fn random_server(rng: &mut LabRng, servers: usize) -> NodeId {
+    rng.below(servers as u64) + 1
 }

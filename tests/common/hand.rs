@@ -1,0 +1,267 @@
+//! Helpers for driving nodes by hand, without the simulator (`tests/paper_rules.rs`,
+//! `tests/bad_input.rs`): hand-built nodes and messages, `Raft::step`, and what the answered
+//! actions hold.
+
+use pureraft::{
+    Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Message, NodeId,
+    Payload, Persist, Raft, Restored, Role, Term,
+};
+
+pub type Node = Raft<u64>;
+pub type Actions = Vec<Action<u64>>;
+
+// ----- nodes and logs -----
+
+/// The configuration of node `id` in the cluster {1, 2, 3}, with the defaults.
+pub fn config(id: NodeId) -> Config {
+    Config::new(id, [1, 2, 3])
+}
+
+/// A fresh node `id` of the cluster {1, 2, 3}.
+pub fn node(id: NodeId) -> Node {
+    Raft::new(config(id), Restored::default()).unwrap()
+}
+
+/// The entry at `index` in `term`; its command is its index, so logs are easy to compare.
+pub fn entry(index: LogIndex, term: Term) -> Entry<u64> {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command(index),
+    }
+}
+
+/// A log from index 1 with the given terms.
+pub fn log_of(terms: &[Term]) -> Vec<Entry<u64>> {
+    (1..)
+        .zip(terms)
+        .map(|(index, &term)| entry(index, term))
+        .collect()
+}
+
+/// The state a host hands back at `term` with `vote`, holding a log of the given terms,
+/// nothing applied.
+pub fn restored(term: Term, vote: Option<NodeId>, log_terms: &[Term]) -> Restored<u64> {
+    Restored {
+        hard_state: HardState { term, vote },
+        entries: log_of(log_terms),
+        applied: 0,
+    }
+}
+
+/// A node restored at `term`, with no vote, holding a log of the given terms.
+pub fn restored_node(config: Config, term: Term, log_terms: &[Term]) -> Node {
+    Raft::new(config, restored(term, None, log_terms)).unwrap()
+}
+
+// ----- messages -----
+
+pub fn receive<C: Command>(
+    node: &mut Raft<C>,
+    from: NodeId,
+    message: Message<C>,
+) -> Vec<Action<C>> {
+    node.step(Event::Receive { from, message })
+}
+
+pub fn vote_request(term: Term, last_log_index: LogIndex, last_log_term: Term) -> Message<u64> {
+    Message::RequestVote {
+        term,
+        last_log_index,
+        last_log_term,
+    }
+}
+
+pub fn grant<C>(term: Term) -> Message<C> {
+    Message::RequestVoteResponse {
+        term,
+        vote_granted: true,
+    }
+}
+
+pub fn append(
+    term: Term,
+    prev_log_index: LogIndex,
+    prev_log_term: Term,
+    entries: Vec<Entry<u64>>,
+    leader_commit: LogIndex,
+) -> Message<u64> {
+    Message::AppendEntries {
+        term,
+        prev_log_index,
+        prev_log_term,
+        entries,
+        leader_commit,
+    }
+}
+
+pub fn accepted(term: Term, match_index: LogIndex) -> Message<u64> {
+    Message::AppendEntriesResponse {
+        term,
+        outcome: AppendOutcome::Accepted { match_index },
+    }
+}
+
+pub fn rejected(
+    term: Term,
+    rejected_index: LogIndex,
+    hint_index: LogIndex,
+    hint_term: Term,
+) -> Message<u64> {
+    Message::AppendEntriesResponse {
+        term,
+        outcome: AppendOutcome::Rejected {
+            rejected_index,
+            hint_index,
+            hint_term,
+        },
+    }
+}
+
+// ----- elections -----
+
+/// Ticks until the node's term grows (it campaigns), at most `2 * election_ticks` ticks, and
+/// returns the actions of that tick.
+pub fn tick_until_campaign<C: Command>(node: &mut Raft<C>) -> Vec<Action<C>> {
+    ticks_until_campaign(node).1
+}
+
+/// Like `tick_until_campaign`, also answering how many ticks it took.
+pub fn ticks_until_campaign<C: Command>(node: &mut Raft<C>) -> (u64, Vec<Action<C>>) {
+    let term = node.term();
+    for ticks in 1..=2 * node.config().election_ticks {
+        let actions = node.step(Event::Tick);
+        if node.term() > term {
+            return (ticks, actions);
+        }
+    }
+    panic!(
+        "node {} did not campaign within 2 * election_ticks",
+        node.id()
+    );
+}
+
+/// Elects `node` by hand: it times out, then `voter` grants its vote. Returns the actions of
+/// the step that made it leader.
+pub fn elect<C: Command>(node: &mut Raft<C>, voter: NodeId) -> Vec<Action<C>> {
+    tick_until_campaign(node);
+    let actions = receive(node, voter, grant(node.term()));
+    assert_eq!(node.role(), Role::Leader);
+    actions
+}
+
+// ----- what the actions hold -----
+
+/// The messages in `actions` addressed to `to`, in order.
+pub fn sent_to(actions: &[Action<u64>], to: NodeId) -> Vec<Message<u64>> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Send {
+                to: receiver,
+                message,
+            } if *receiver == to => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `(prev_log_index, entries)` of every AppendEntries sent to `to`.
+pub fn appends_to(actions: &[Action<u64>], to: NodeId) -> Vec<(LogIndex, Vec<Entry<u64>>)> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::AppendEntries {
+                prev_log_index,
+                entries,
+                ..
+            } => Some((prev_log_index, entries)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The term and outcome of every AppendEntriesResponse sent to `to`, in order.
+pub fn append_answers(actions: &[Action<u64>], to: NodeId) -> Vec<(Term, AppendOutcome)> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::AppendEntriesResponse { term, outcome } => Some((term, outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The term and grant of every RequestVoteResponse sent to `to`, in order.
+pub fn vote_answers(actions: &[Action<u64>], to: NodeId) -> Vec<(Term, bool)> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::RequestVoteResponse { term, vote_granted } => Some((term, vote_granted)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The only answer of `answers`, if any; panics if there are several.
+fn at_most_one<T: Copy + std::fmt::Debug>(answers: Vec<T>) -> Option<T> {
+    assert!(answers.len() <= 1, "more than one answer: {answers:?}");
+    answers.first().copied()
+}
+
+/// The term and outcome of the AppendEntriesResponse sent to `to`, if exactly one was sent.
+pub fn append_answer(actions: &[Action<u64>], to: NodeId) -> Option<(Term, AppendOutcome)> {
+    at_most_one(append_answers(actions, to))
+}
+
+/// The term and grant of the RequestVoteResponse sent to `to`, if exactly one was sent.
+pub fn vote_answer(actions: &[Action<u64>], to: NodeId) -> Option<(Term, bool)> {
+    at_most_one(vote_answers(actions, to))
+}
+
+/// Every hard state the actions persist, in order.
+pub fn hard_states(actions: &[Action<u64>]) -> Vec<HardState> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Persist(Persist::HardState(hard_state)) => Some(*hard_state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The entries of every `Persist::Entries` action, in order.
+pub fn persisted_entries(actions: &[Action<u64>]) -> Vec<Vec<Entry<u64>>> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Persist(Persist::Entries(entries)) => Some(entries.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the actions persist anything.
+pub fn has_persist<C>(actions: &[Action<C>]) -> bool {
+    actions
+        .iter()
+        .any(|action| matches!(action, Action::Persist(_)))
+}
+
+/// The indices of every entry handed out by `Apply` actions, in order.
+pub fn applied(actions: &[Action<u64>]) -> Vec<LogIndex> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Apply(entries) => Some(entries.iter().map(|entry| entry.index)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The match index `leader` tracks for `peer`.
+pub fn match_index_of(leader: &Node, peer: NodeId) -> LogIndex {
+    let found = leader.match_indices().find(|&(id, _)| id == peer);
+    found.expect("a tracked peer").1
+}
