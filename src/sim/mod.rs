@@ -426,8 +426,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     pub fn propose(&mut self, id: NodeId, command: C) -> Option<(LogIndex, Term)> {
         let position = self.position(id);
         self.nodes[position].raft.as_ref()?;
-        let outcome = self.step_node(position, Event::Propose(command));
-        outcome.flatten()
+        self.step_node(position, Event::Propose(command))
     }
 
     // ----- faults -----
@@ -734,9 +733,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
 
     // ----- stepping and carrying out actions -----
 
-    /// Steps node `position` with `event` and carries out its actions. Answers the proposal
-    /// outcome if the event was a proposal.
-    fn step_node(&mut self, position: usize, event: Event<C>) -> Option<Option<(LogIndex, Term)>> {
+    /// Steps node `position` with `event` and carries out its actions. Answers the index and
+    /// term a proposal was given, if the step accepted one.
+    fn step_node(&mut self, position: usize, event: Event<C>) -> Option<(LogIndex, Term)> {
         let mut actions = std::mem::take(&mut self.scratch);
         actions.clear();
         let id = self.nodes[position].id;
@@ -815,13 +814,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         });
     }
 
-    /// Carries out one action of node `position`, checking it. Returns the proposal outcome
-    /// for proposal actions.
-    fn carry_out(
-        &mut self,
-        position: usize,
-        action: Action<C>,
-    ) -> Option<Option<(LogIndex, Term)>> {
+    /// Carries out one action of node `position`, checking it. Answers the index and term of
+    /// an accepted proposal.
+    fn carry_out(&mut self, position: usize, action: Action<C>) -> Option<(LogIndex, Term)> {
         let id = self.nodes[position].id;
         match action {
             Action::Persist(Persist::HardState(hard_state)) => {
@@ -888,8 +883,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     applied[slot] = Some((entry.term, entry.payload));
                 }
             }
-            Action::ProposalAccepted { index, term } => return Some(Some((index, term))),
-            Action::ProposalRejected(_) => return Some(None),
+            Action::ProposalAccepted { index, term } => return Some((index, term)),
+            Action::ProposalRejected(_) => {}
         }
         None
     }
