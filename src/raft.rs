@@ -175,6 +175,10 @@ pub struct Raft<C> {
     commit_index: LogIndex,
     /// Highest index handed out by `Apply`; `applied_index <= commit_index` (lastApplied).
     applied_index: LogIndex,
+    /// Follower only: the highest index known to match the current leader's log, verified by
+    /// an append of this leader in this term. Bounds what the follower may commit and what it
+    /// acknowledges; 0 when the term or the leader changes.
+    leader_verified_index: LogIndex,
     election_elapsed: u64,
     election_timeout: u64,
     heartbeat_elapsed: u64,
@@ -213,6 +217,7 @@ impl<C: Command> Raft<C> {
             log: Log::new(restored.entries),
             commit_index: restored.applied,
             applied_index: restored.applied,
+            leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
             heartbeat_elapsed: 0,
@@ -413,6 +418,7 @@ impl<C: Command> Raft<C> {
         self.leader = None;
         self.votes_granted.clear();
         self.votes_granted.push(self.config.id);
+        self.leader_verified_index = 0;
         self.clear_leader_state();
         self.reset_election_timer();
     }
@@ -426,6 +432,7 @@ impl<C: Command> Raft<C> {
         if new_term {
             self.term = term;
             self.vote = None;
+            self.leader_verified_index = 0;
         }
         if self.role != Role::Follower {
             self.role = Role::Follower;
@@ -433,8 +440,15 @@ impl<C: Command> Raft<C> {
             self.clear_leader_state();
             self.reset_election_timer();
         }
-        self.leader = leader;
+        self.set_leader(leader);
         new_term
+    }
+
+    fn set_leader(&mut self, leader: Option<NodeId>) {
+        if self.leader != leader {
+            self.leader_verified_index = 0;
+        }
+        self.leader = leader;
     }
 
     fn become_leader(&mut self, out: &mut Vec<Action<C>>) {
@@ -629,7 +643,7 @@ impl<C: Command> Raft<C> {
             Role::Candidate => {
                 self.become_follower(self.term, Some(leader));
             }
-            Role::Follower => self.leader = Some(leader),
+            Role::Follower => self.set_leader(Some(leader)),
         }
         self.election_elapsed = 0;
         // Entries at or below our commit index are committed, so they match the leader's
@@ -644,14 +658,18 @@ impl<C: Command> Raft<C> {
         if !self.store_entries(entries, out) {
             return;
         }
-        // Rule 5, bounded by what this message verified (a follower never commits an entry it
-        // has not matched against this leader: copycat #265, scylladb #9965).
-        let commit = leader_commit.min(verified_index);
+        // Within a term the leader's log only grows, so every index verified by an earlier
+        // append of this leader still matches: a heartbeat from an older match index does not
+        // hide what the follower already holds.
+        self.leader_verified_index = self.leader_verified_index.max(verified_index);
+        // Rule 5, bounded by what was verified from this leader (a follower never commits an
+        // entry it has not matched against this leader: copycat #265, scylladb #9965).
+        let commit = leader_commit.min(self.leader_verified_index);
         if commit > self.commit_index {
             self.commit_index = commit;
             self.apply_committed(out);
         }
-        let match_index = verified_index.max(self.commit_index);
+        let match_index = self.leader_verified_index.max(self.commit_index);
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
     }
 
@@ -695,6 +713,8 @@ impl<C: Command> Raft<C> {
         );
         if first_index <= self.log.last_index() {
             self.log.truncate_from(first_index);
+            // Cannot happen for a leader whose log only grows; kept true regardless.
+            self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
         }
         for entry in &new_entries {
             self.log.push(entry.clone());

@@ -196,14 +196,16 @@ fn prev_log_index_beyond_our_log_is_rejected_with_a_hint() {
 
 /// Row "prev_log_index below commit": succeed with the current commit; truncate nothing, even
 /// when the append's entries or prev term disagree with the committed prefix (Leader
-/// Completeness, §5.4.3: a legitimate leader holds every committed entry).
+/// Completeness, §5.4.3: a legitimate leader holds every committed entry). The answer names
+/// everything verified from this leader in this term (6 entries), which is at least the
+/// commit index.
 #[test]
 fn prev_log_index_below_commit_succeeds_and_truncates_nothing() {
     let mut follower = node(1);
     receive(&mut follower, 2, append(1, 0, 0, log_of(&[1; 6]), 5));
     assert_eq!(follower.commit_index(), 5);
     let before = durable(&follower);
-    let answer = (1, AppendOutcome::Accepted { match_index: 5 });
+    let answer = (1, AppendOutcome::Accepted { match_index: 6 });
 
     let actions = receive(&mut follower, 2, append(1, 2, 1, vec![entry(3, 1)], 3));
     assert_eq!(append_answers(&actions, 2), vec![answer]);

@@ -634,8 +634,38 @@ fn stale_shorter_append_does_not_truncate_a_matching_suffix() {
     let actions = receive(&mut follower, 2, append(1, 0, 0, log_of(&[1, 1]), 0));
     assert_eq!(follower.entries(), log_of(&[1, 1, 1, 1]).as_slice());
     assert!(persisted_entries(&actions).is_empty());
-    let accepted = AppendOutcome::Accepted { match_index: 2 };
+    // The answer names all four entries this leader verified in this term, not just the two
+    // of the stale message: the leader's log only grows within its term.
+    let accepted = AppendOutcome::Accepted { match_index: 4 };
     assert_eq!(append_answer(&actions, 2), Some((1, accepted)));
+}
+
+/// correctness.md §1.7: a follower commits at most min(leader_commit, index of the last entry
+/// verified from this leader). Within a term the leader's log only grows, so entries verified
+/// by an earlier append stay verified: a heartbeat from an older match index (the leader has
+/// not heard the acknowledgement yet) still lets the follower commit them, and its answer
+/// reports them. A new term or leader starts over.
+#[test]
+fn entries_verified_earlier_in_the_term_count_for_commit() {
+    let mut follower = node(1);
+    receive(&mut follower, 2, append(1, 0, 0, log_of(&[1, 1, 1]), 0));
+    let actions = receive(&mut follower, 2, append(1, 1, 1, vec![], 3));
+    assert_eq!(follower.commit_index(), 3);
+    assert_eq!(applied(&actions), vec![1, 2, 3]);
+    let accepted = AppendOutcome::Accepted { match_index: 3 };
+    assert_eq!(append_answer(&actions, 2), Some((1, accepted)));
+
+    // A new leader in term 2 has verified nothing yet: its heartbeat from index 3 verifies 3,
+    // but entry 4 (from term 1, not yet verified by it) is not committed by leader_commit 4.
+    receive(&mut follower, 2, append(1, 3, 1, vec![entry(4, 1)], 3));
+    let actions = receive(&mut follower, 3, append(2, 3, 1, vec![], 4));
+    assert_eq!(
+        follower.commit_index(),
+        3,
+        "entry 4 is not verified by the term-2 leader"
+    );
+    let accepted = AppendOutcome::Accepted { match_index: 3 };
+    assert_eq!(append_answer(&actions, 3), Some((2, accepted)));
 }
 
 // ----- leaders: replication -----
