@@ -22,6 +22,8 @@ pub(crate) struct NodeGhost {
     pub(crate) applied_index: LogIndex,
     /// The highest term this node ever held, durably or in memory.
     pub(crate) term_max: Term,
+    /// While leading: each peer's match index after the previous step, in this term.
+    pub(crate) leader_matches: Vec<(NodeId, LogIndex)>,
 }
 
 /// The ghost state of correctness.md §1.
@@ -71,6 +73,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         let ghost = self.nodes.entry(id).or_default();
         ghost.last_role = None;
         ghost.leader_tail = None;
+        ghost.leader_matches.clear();
         ghost.commit_index = 0;
         ghost.applied_index = 0;
     }
@@ -269,6 +272,61 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Leader bookkeeping (correctness.md §1.12): within a term a peer's match index never
+    /// decreases, never passes the leader's log, and names a prefix the peer really shares,
+    /// durably, while the peer is in the leader's term. `peers` gives each peer's term (if up)
+    /// and durable log. Call after `after_step`.
+    pub(crate) fn on_leader_progress(
+        &mut self,
+        leader: &Raft<C>,
+        peers: &[(NodeId, Option<Term>, &[Entry<C>])],
+    ) -> Result<(), Violation>
+    where
+        C: crate::Command,
+    {
+        self.checks += 1;
+        let id = leader.id();
+        let term = leader.term();
+        let ghost = self.nodes.entry(id).or_default();
+        let continuing = ghost.last_role == Some((Role::Leader, term));
+        let previous = std::mem::take(&mut ghost.leader_matches);
+        if !continuing {
+            return Ok(());
+        }
+        for (peer, match_index) in leader.match_indices() {
+            let before = previous
+                .iter()
+                .find(|(p, _)| *p == peer)
+                .map_or(0, |(_, m)| *m);
+            if match_index < before {
+                return Err(format!(
+                    "leader {id} of term {term}: match of {peer} went back from {before} to \
+                     {match_index}"
+                ));
+            }
+            if match_index > leader.last_index() {
+                return Err(format!(
+                    "leader {id}: match of {peer} ({match_index}) beyond its log"
+                ));
+            }
+            let shared = peers.iter().find(|(p, _, _)| *p == peer);
+            if let (Some((_, Some(peer_term), log)), true) = (shared, match_index > 0) {
+                let theirs = log.get(match_index as usize - 1).map(|e| e.term);
+                let ours = leader.entry(match_index).map(|e| e.term);
+                if *peer_term == term && theirs != ours {
+                    return Err(format!(
+                        "leader {id} of term {term} believes {peer} matches up to \
+                         {match_index}, but {peer} durably holds term {theirs:?} there, the \
+                         leader {ours:?}"
+                    ));
+                }
+            }
+        }
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.leader_matches = leader.match_indices().collect();
         Ok(())
     }
 

@@ -910,6 +910,18 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             ));
         }
         let was = self.checker.nodes.get(&node.id).and_then(|g| g.last_role);
+        if role == Role::Leader {
+            let peers: Vec<(NodeId, Option<Term>, &[Entry<C>])> = self
+                .nodes
+                .iter()
+                .map(|n| {
+                    let term = n.raft.as_ref().map(|r| r.term());
+                    (n.id, term, n.durable.entries.as_slice())
+                })
+                .collect();
+            let result = self.checker.on_leader_progress(raft, &peers);
+            self.check(result);
+        }
         let result = self.checker.after_step(raft);
         self.check(result);
         if role == Role::Leader && was != Some((Role::Leader, term)) {
