@@ -444,8 +444,8 @@ fn unreliable_agree_2c() {
 /// Lab test 19, TestFigure8Unreliable2C "Figure 8 (unreliable)" (5 servers, unreliable
 /// network): commit one command on one server; then 1,000 rounds (the lab's count) of: from
 /// round 200 on, long reordering (`NetworkConfig::unreliable_long_reordering()`: two thirds of
-/// replies delayed 20-220 ticks, the lab's 200-2199 ms; requests keep the normal 0-3 ticks, as
-/// in the lab's `labrpc`); propose a fresh command on every server (connected or not); sleep
+/// replies delayed by 20 + uniform(0, uniform(0, 200)) ticks, the lab's 200 + rand(1 +
+/// rand(2000)) ms; requests keep the normal 0-3 ticks, as in the lab's `labrpc`); propose a fresh command on every server (connected or not); sleep
 /// 0-1 ticks (0-12 ms), or with probability 10% 0-49 ticks (0-499 ms); disconnect the last
 /// connected server that accepted, with probability 1/2; when fewer than 3 are connected,
 /// connect a random server if it is disconnected. Finally connect every server and commit one
@@ -454,61 +454,74 @@ fn unreliable_agree_2c() {
 ///
 /// Regression: this test first failed on every seed because the simulator delayed requests as
 /// well as replies (a prompt round trip with p = 1/9 instead of the lab's 1/3); the network
-/// now delays replies only, as the lab does.
+/// now delays replies only, as the lab does. A soak then failed seeds 482 and 2665 of 3,000
+/// (no leader for 1,000 ticks after the final connect) because long delays were uniform over
+/// 20-220 ticks, far longer on average than the lab's nested draw; with the lab's shape, seeds
+/// 0-9,999 pass. `figure8_unreliable_2c_seed_482` keeps that seed.
 #[test]
 fn figure8_unreliable_2c() {
-    for_each_seed("figure8_unreliable_2c", |seed| {
-        let servers = 5;
-        let mut sim: Sim<u64> = unreliable_cluster(servers, seed);
-        let mut rng = LabRng::new(seed);
-        let mut command = 0u64;
-        let mut fresh = || {
-            command += 1;
-            command
-        };
+    for_each_seed("figure8_unreliable_2c", figure8_unreliable);
+}
 
-        one(&mut sim, fresh(), 1);
+fn figure8_unreliable(seed: u64) -> u64 {
+    let servers = 5;
+    let mut sim: Sim<u64> = unreliable_cluster(servers, seed);
+    let mut rng = LabRng::new(seed);
+    let mut command = 0u64;
+    let mut fresh = || {
+        command += 1;
+        command
+    };
 
-        let mut nup = servers;
-        for iters in 0..1000 {
-            if iters == 200 {
-                sim.set_network(NetworkConfig::unreliable_long_reordering());
-            }
-            let mut leader = None;
-            for id in 1..=servers as NodeId {
-                let accepted = sim.propose(id, fresh()).is_some();
-                if accepted && sim.is_connected(id) {
-                    leader = Some(id);
-                }
-            }
+    one(&mut sim, fresh(), 1);
 
-            let pause = figure8_pause(&mut rng);
-            sim.run(pause);
-
-            if let Some(leader) = leader {
-                // The lab: rand % 1000 < RaftElectionTimeout_ms / 2, i.e. p = 1/2.
-                if rng.below(1000) < 500 {
-                    sim.disconnect(leader);
-                    nup -= 1;
-                }
-            }
-
-            if nup < 3 {
-                let s = random_server(&mut rng, servers);
-                if !sim.is_connected(s) {
-                    sim.connect(s);
-                    nup += 1;
-                }
-            }
+    let mut nup = servers;
+    for iters in 0..1000 {
+        if iters == 200 {
+            sim.set_network(NetworkConfig::unreliable_long_reordering());
         }
-
+        let mut leader = None;
         for id in 1..=servers as NodeId {
-            sim.connect(id);
+            let accepted = sim.propose(id, fresh()).is_some();
+            if accepted && sim.is_connected(id) {
+                leader = Some(id);
+            }
         }
 
-        one(&mut sim, fresh(), servers);
-        sim.now()
-    });
+        let pause = figure8_pause(&mut rng);
+        sim.run(pause);
+
+        if let Some(leader) = leader {
+            // The lab: rand % 1000 < RaftElectionTimeout_ms / 2, i.e. p = 1/2.
+            if rng.below(1000) < 500 {
+                sim.disconnect(leader);
+                nup -= 1;
+            }
+        }
+
+        if nup < 3 {
+            let s = random_server(&mut rng, servers);
+            if !sim.is_connected(s) {
+                sim.connect(s);
+                nup += 1;
+            }
+        }
+    }
+
+    for id in 1..=servers as NodeId {
+        sim.connect(id);
+    }
+
+    one(&mut sim, fresh(), servers);
+    sim.now()
+}
+
+/// `figure8_unreliable_2c` on seed 482, which found the simulator's too-long reply delays
+/// (see above): no leader emerged in the final 1,000 ticks.
+#[test]
+fn figure8_unreliable_2c_seed_482() {
+    let ticks = figure8_unreliable(482);
+    assert!(ticks <= LAB_TEST_LIMIT_TICKS, "seed 482 took {ticks} ticks");
 }
 
 /// The lab's churn client (`cfn` in `internalChurn`) as a state machine polled before every

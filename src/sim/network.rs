@@ -20,7 +20,8 @@ pub struct NetworkConfig {
     /// Chance that a reply (a response message) takes a long delay instead (the lab's long
     /// reordering delays replies only; requests keep the normal latency).
     pub long_delay_per_million: u32,
-    /// Smallest long delay, in ticks.
+    /// Smallest long delay, in ticks. A long delay is drawn as `min + uniform(0, uniform(0,
+    /// max - min))`, the lab's shape.
     pub long_delay_min_ticks: u64,
     /// Largest long delay, in ticks.
     pub long_delay_max_ticks: u64,
@@ -200,8 +201,11 @@ impl<C: Clone> Network<C> {
     fn latency(&self, rng: &mut Rng, reply: bool) -> u64 {
         let config = &self.config;
         if reply && chance(rng, config.long_delay_per_million) {
-            let span = config.long_delay_max_ticks - config.long_delay_min_ticks + 1;
-            return rng.in_range(config.long_delay_min_ticks, span);
+            // The lab's shape: min + uniform(0, uniform(0, max - min)), so short extra delays
+            // are more likely than long ones (labrpc draws 200 + rand(1 + rand(2000)) ms).
+            let span = config.long_delay_max_ticks - config.long_delay_min_ticks;
+            let bound = rng.in_range(0, span + 1);
+            return config.long_delay_min_ticks + rng.in_range(0, bound + 1);
         }
         let span = config.latency_max_ticks - config.latency_min_ticks + 1;
         rng.in_range(config.latency_min_ticks, span)

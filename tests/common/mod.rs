@@ -17,17 +17,22 @@ use pureraft::{Command, NodeId};
 /// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
 pub const ELECTION_TIMEOUT_TICKS: u64 = 100;
 
-/// The seeds every lab scenario runs over: `0..n` with `n` from the environment variable
-/// `PURERAFT_LAB_SEEDS` (default 3; soak runs set it higher).
+/// The seeds every scenario runs over: `0..n` with `n` from the environment variable
+/// `PURERAFT_LAB_SEEDS` (default 3; soak runs set it higher), or the one seed that
+/// `PURERAFT_LAB_SEED=k` names, to replay a failure.
 pub fn seeds() -> std::ops::Range<u64> {
-    let count = match std::env::var("PURERAFT_LAB_SEEDS") {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PURERAFT_LAB_SEEDS={value:?} is not a number")),
-        Err(_) => 3,
+    let number = |name: &str| {
+        std::env::var(name).ok().map(|value| {
+            value
+                .trim()
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{name}={value:?} is not a number"))
+        })
     };
-    0..count
+    if let Some(seed) = number("PURERAFT_LAB_SEED") {
+        return seed..seed + 1;
+    }
+    0..number("PURERAFT_LAB_SEEDS").unwrap_or(3)
 }
 
 /// The lab's `make_config(t, servers, false, false)`: `servers` nodes (ids `1..=servers`) with
