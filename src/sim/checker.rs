@@ -46,6 +46,13 @@ pub(crate) struct Checker<C> {
     pub(crate) checks: u64,
 }
 
+/// What the checker sees of a leader's peer: its id, its term if it is up, its durable log.
+pub(crate) struct PeerView<'a, C> {
+    pub(crate) id: NodeId,
+    pub(crate) term: Option<Term>,
+    pub(crate) durable: &'a [Entry<C>],
+}
+
 /// A violated invariant, described.
 pub(crate) type Violation = String;
 
@@ -277,12 +284,12 @@ impl<C: Clone + Debug + Eq> Checker<C> {
 
     /// Leader bookkeeping (correctness.md §1.12): within a term a peer's match index never
     /// decreases, never passes the leader's log, and names a prefix the peer really shares,
-    /// durably, while the peer is in the leader's term. `peers` gives each peer's term (if up)
-    /// and durable log. Call after `after_step`.
+    /// durably, while the peer is in the leader's term. Call before `after_step`, which moves
+    /// the node's ghost role on.
     pub(crate) fn on_leader_progress(
         &mut self,
         leader: &Raft<C>,
-        peers: &[(NodeId, Option<Term>, &[Entry<C>])],
+        peers: &[PeerView<'_, C>],
     ) -> Result<(), Violation>
     where
         C: crate::Command,
@@ -312,11 +319,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                     "leader {id}: match of {peer} ({match_index}) beyond its log"
                 ));
             }
-            let shared = peers.iter().find(|(p, _, _)| *p == peer);
-            if let (Some((_, Some(peer_term), log)), true) = (shared, match_index > 0) {
-                let theirs = log.get(match_index as usize - 1).map(|e| e.term);
+            let view = peers.iter().find(|view| view.id == peer);
+            if let (Some(view), true) = (view, match_index > 0) {
+                let theirs = view.durable.get(match_index as usize - 1).map(|e| e.term);
                 let ours = leader.entry(match_index).map(|e| e.term);
-                if *peer_term == term && theirs != ours {
+                if view.term == Some(term) && theirs != ours {
                     return Err(format!(
                         "leader {id} of term {term} believes {peer} matches up to \
                          {match_index}, but {peer} durably holds term {theirs:?} there, the \

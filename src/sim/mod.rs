@@ -34,7 +34,7 @@ use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, T
 use crate::{Raft, Restored};
 
 pub use chaos::Faults;
-use checker::Checker;
+use checker::{Checker, PeerView};
 use network::Network;
 pub use network::NetworkConfig;
 
@@ -911,12 +911,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
         let was = self.checker.nodes.get(&node.id).and_then(|g| g.last_role);
         if role == Role::Leader {
-            let peers: Vec<(NodeId, Option<Term>, &[Entry<C>])> = self
+            let peers: Vec<PeerView<'_, C>> = self
                 .nodes
                 .iter()
-                .map(|n| {
-                    let term = n.raft.as_ref().map(|r| r.term());
-                    (n.id, term, n.durable.entries.as_slice())
+                .map(|n| PeerView {
+                    id: n.id,
+                    term: n.raft.as_ref().map(|r| r.term()),
+                    durable: n.durable.entries.as_slice(),
                 })
                 .collect();
             let result = self.checker.on_leader_progress(raft, &peers);
