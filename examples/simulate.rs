@@ -10,9 +10,20 @@
 //! command must commit on every node. Every invariant of DESIGN §3 is checked after every
 //! step; on a violation it prints the seed that replays the run and exits with status 1.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use pureraft::sim::{Faults, Sim, SimConfig, SimEvent};
+
+/// Prints a line; if stdout is gone (piped into `head`, say), stops quietly instead of
+/// panicking, which would be reported as a failed run.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
 
 struct Args {
     nodes: usize,
@@ -87,9 +98,12 @@ fn run(args: &Args) -> Result<(), String> {
     let mut sim: Sim<u64> = Sim::new(SimConfig::new(args.nodes, args.seed));
     sim.record_timeline(true);
     let faults = Faults::level(args.faults);
-    println!(
+    say!(
         "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}",
-        args.nodes, args.ticks, args.seed, args.faults
+        args.nodes,
+        args.ticks,
+        args.seed,
+        args.faults
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
@@ -97,17 +111,17 @@ fn run(args: &Args) -> Result<(), String> {
         sim.chaos_tick(&faults, &mut next_command);
         for (at, event) in sim.take_timeline() {
             if !args.quiet {
-                println!("[tick {at:>7}] {}", describe(&event));
+                say!("[tick {at:>7}] {}", describe(&event));
             }
         }
         if tick % report_every == 0 {
             let (everywhere, anywhere) = sim.applied_range();
-            println!(
+            say!(
                 "[tick {tick:>7}] progress: {anywhere} entries committed, {everywhere} applied on every running node"
             );
         }
     }
-    println!(
+    say!(
         "[tick {:>7}] healing every fault: liveness phase",
         sim.now()
     );
@@ -115,36 +129,38 @@ fn run(args: &Args) -> Result<(), String> {
     let index = sim.check_liveness(u64::MAX, 2_000)?;
     for (at, event) in sim.take_timeline() {
         if !args.quiet {
-            println!("[tick {at:>7}] {}", describe(&event));
+            say!("[tick {at:>7}] {}", describe(&event));
         }
     }
-    println!(
+    say!(
         "[tick {:>7}] liveness: a new command committed at index {index} on all {} nodes",
         sim.now(),
         args.nodes
     );
     let stats = sim.stats();
-    println!();
-    println!("summary (seed {}):", args.seed);
-    println!("  ticks simulated        {}", stats.ticks);
-    println!("  steps                  {}", stats.steps);
-    println!("  entries committed      {}", sim.committed().len());
-    println!("  commands proposed      {}", next_command - 1);
-    println!("  elections              {}", stats.elections);
-    println!(
+    say!("");
+    say!("summary (seed {}):", args.seed);
+    say!("  ticks simulated        {}", stats.ticks);
+    say!("  steps                  {}", stats.steps);
+    say!("  entries committed      {}", sim.committed().len());
+    say!("  commands proposed      {}", next_command - 1);
+    say!("  elections              {}", stats.elections);
+    say!(
         "  messages               {} sent, {} delivered, {} lost, {} duplicated",
         stats.messages_sent,
         stats.messages_delivered,
         stats.messages_dropped,
         stats.messages_duplicated
     );
-    println!(
+    say!(
         "  crashes                {} ({} part-way through a step), {} restarts",
-        stats.crashes, stats.crashes_mid_batch, stats.restarts
+        stats.crashes,
+        stats.crashes_mid_batch,
+        stats.restarts
     );
-    println!("  partitions and pauses  {}", stats.partitions);
-    println!("  faults injected        {}", stats.faults());
-    println!(
+    say!("  partitions and pauses  {}", stats.partitions);
+    say!("  faults injected        {}", stats.faults());
+    say!(
         "  invariant checks       {} (all passed)",
         stats.invariant_checks
     );
