@@ -17,7 +17,12 @@ fn cases() -> u64 {
 
 /// Runs a safety phase of `ticks` ticks at fault `level`, then a liveness phase.
 fn chaos_run(seed: u64, nodes: usize, level: u32, ticks: u64) -> Sim<u64> {
-    let mut sim: Sim<u64> = Sim::new(SimConfig::new(nodes, seed));
+    chaos_run_with(SimConfig::new(nodes, seed), level, ticks)
+}
+
+fn chaos_run_with(config: SimConfig, level: u32, ticks: u64) -> Sim<u64> {
+    let nodes = config.nodes;
+    let mut sim: Sim<u64> = Sim::new(config);
     let faults = Faults::level(level);
     let mut next = 1;
     for _ in 0..ticks {
@@ -42,6 +47,26 @@ fn random_fault_schedules_keep_every_invariant_and_heal() {
     QuickCheck::new()
         .tests(cases())
         .quickcheck(property as fn(u64, u8, u8) -> TestResult);
+}
+
+/// Flow control at its tightest: one or two appends in flight, one to three entries and a few
+/// bytes per message, a handful of uncommitted entries. Pipelining, probing, batching and
+/// proposal rejection all run at their bounds under faults.
+#[test]
+fn tight_flow_control_bounds_keep_every_invariant_and_heal() {
+    fn property(seed: u64, bounds: (u8, u8, u8, u8), level: u8) -> TestResult {
+        let (inflight, entries, bytes, uncommitted) = bounds;
+        let mut config = SimConfig::new(3 + 2 * usize::from(seed % 2 == 0), seed);
+        config.node.max_inflight_appends = 1 + usize::from(inflight % 2);
+        config.node.max_entries_per_message = 1 + usize::from(entries % 3);
+        config.node.max_bytes_per_message = 8 + u64::from(bytes % 24);
+        config.node.max_uncommitted_entries = 2 + u64::from(uncommitted % 6);
+        let sim = chaos_run_with(config, u32::from(level % 4), 2_000);
+        TestResult::from_bool(!sim.committed().is_empty())
+    }
+    QuickCheck::new()
+        .tests(cases())
+        .quickcheck(property as fn(u64, (u8, u8, u8, u8), u8) -> TestResult);
 }
 
 #[test]
