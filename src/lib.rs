@@ -56,8 +56,10 @@
 //!
 //! ## Testing
 //!
-//! Feature `sim` adds [`sim`], a deterministic cluster simulator with an invariant checker,
-//! used by the crate's tests, the `simulate` example and the fuzz targets.
+//! Feature `sim` adds `sim`, a deterministic cluster simulator with an invariant checker,
+//! used by the crate's tests, the `simulate` example and the fuzz targets. Feature `arbitrary`
+//! derives `arbitrary::Arbitrary` for every public input type; feature `fuzzing` adds
+//! `fuzzing`, the bodies of the cargo-fuzz targets in `fuzz/`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -76,9 +78,14 @@ mod types;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
 pub use action::{Action, Persist, ProposeError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use event::Event;
 pub use message::{AppendOutcome, Message, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES};
 pub use raft::{InitError, Raft, RestoreError, Restored};
-pub use types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term};
+pub use types::{
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term, TERM_MAX,
+};

@@ -11,7 +11,9 @@ use crate::message::{AppendOutcome, Message};
 use crate::progress::{Progress, ProgressState};
 use crate::quorum;
 use crate::rng::Rng;
-use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term};
+use crate::types::{
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term, TERM_MAX,
+};
 
 /// What a host hands back to [`Raft::new`] at restart: exactly what the `Persist` actions
 /// wrote, plus how far its state machine had applied. `Restored::default()` is a fresh node.
@@ -71,6 +73,11 @@ pub enum RestoreError {
     },
     /// The hard state records a vote in term 0, before any election.
     VoteInTermZero,
+    /// The stored term is above `TERM_MAX`, which no node reaches.
+    TermBeyondMaximum {
+        /// The stored term.
+        term: Term,
+    },
     /// `applied` is beyond the last stored entry.
     AppliedBeyondLog {
         /// The applied index given.
@@ -102,6 +109,9 @@ impl std::fmt::Display for RestoreError {
                 "stored entry {index} has term {term}, above the current term {current_term}"
             ),
             RestoreError::VoteInTermZero => write!(f, "stored vote in term 0"),
+            RestoreError::TermBeyondMaximum { term } => {
+                write!(f, "stored term {term} is above the maximum {TERM_MAX}")
+            }
             RestoreError::AppliedBeyondLog {
                 applied,
                 last_index,
@@ -384,8 +394,8 @@ impl<C: Command> Raft<C> {
     /// Figure 2, followers: "If election timeout elapses ... convert to candidate";
     /// candidates: "On conversion to candidate, start election".
     fn campaign(&mut self, out: &mut Vec<Action<C>>) {
-        let Some(term) = self.term.checked_add(1) else {
-            // A term at u64::MAX cannot be followed: refuse to campaign rather than wrap.
+        let Some(term) = self.term.checked_add(1).filter(|&term| term <= TERM_MAX) else {
+            // No term follows TERM_MAX: refuse to campaign rather than wrap or overflow.
             self.reset_election_timer();
             return;
         };
@@ -889,7 +899,9 @@ impl<C: Command> Raft<C> {
             return false;
         };
         let entry = self.log.entry(index).expect("the entry was just appended");
-        let bytes = pending.bytes + entry.payload.size_bytes() as u64;
+        let bytes = pending
+            .bytes
+            .saturating_add(entry.payload.size_bytes() as u64);
         let fits = entries.len() < self.config.max_entries_per_message
             && bytes <= self.config.max_bytes_per_message;
         let continues = entries.last().is_some_and(|last| last.index + 1 == index);
@@ -936,10 +948,9 @@ impl<C: Command> Raft<C> {
             return false;
         }
         let entries = entries.to_vec();
-        let bytes = entries
-            .iter()
-            .map(|entry| entry.payload.size_bytes() as u64)
-            .sum();
+        let bytes = entries.iter().fold(0u64, |sum, entry| {
+            sum.saturating_add(entry.payload.size_bytes() as u64)
+        });
         let last_index = prev_log_index + entries.len() as LogIndex;
         let empty = entries.is_empty();
         if !empty || matches!(progress.state, ProgressState::Probe { .. }) {
@@ -1123,10 +1134,13 @@ impl<C: Command> Raft<C> {
     }
 }
 
-/// Checks what a message claims against itself, before anything acts on it: a log's terms
-/// never exceed its sender's term (correctness.md §1.9), and an append's entries are contiguous
-/// from `prev_log_index + 1` with non-decreasing terms.
+/// Checks what a message claims against itself, before anything acts on it: its term is at
+/// most `TERM_MAX`, a log's terms never exceed its sender's term (correctness.md §1.9), and an
+/// append's entries are contiguous from `prev_log_index + 1` with non-decreasing terms.
 fn is_well_formed<C>(message: &Message<C>) -> bool {
+    if message.term() > TERM_MAX {
+        return false;
+    }
     match message {
         Message::RequestVote {
             term,
@@ -1174,6 +1188,9 @@ fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
     let current_term = restored.hard_state.term;
     if current_term == 0 && restored.hard_state.vote.is_some() {
         return Err(RestoreError::VoteInTermZero);
+    }
+    if current_term > TERM_MAX {
+        return Err(RestoreError::TermBeyondMaximum { term: current_term });
     }
     let mut previous_term = 0;
     for (position, entry) in restored.entries.iter().enumerate() {

@@ -6,6 +6,14 @@ pub type NodeId = u64;
 /// A Raft term (Raft §5.1). Term 0 is the term before any election.
 pub type Term = u64;
 
+/// The highest term a node accepts or campaigns for: `u64::MAX / 2`.
+///
+/// A term grows by one per election, so no real cluster comes near it (2^63 elections). A
+/// message claiming a higher term is malformed and dropped: one hostile message can then never
+/// push a cluster to a term it cannot campaign past, which would leave it without a leader
+/// for good, and term arithmetic can never wrap.
+pub const TERM_MAX: Term = u64::MAX / 2;
+
 /// A position in the replicated log. Index 0 is the empty prefix; the first entry is index 1.
 pub type LogIndex = u64;
 

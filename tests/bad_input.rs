@@ -8,7 +8,7 @@ mod common;
 
 use pureraft::{
     Action, AppendOutcome, Config, ConfigError, Entry, Event, InitError, LogIndex, NodeId,
-    ProposeError, Raft, RestoreError, Restored, Role, Term, ELECTION_TICKS_MAX,
+    ProposeError, Raft, RestoreError, Restored, Role, Term, ELECTION_TICKS_MAX, TERM_MAX,
 };
 
 use common::hand::*;
@@ -114,56 +114,81 @@ fn message_from_ourselves_is_rejected() {
 }
 
 /// Row "a term near u64::MAX": checked arithmetic, never wrap, never decrease; refuse to
-/// campaign past the maximum. A node at term u64::MAX stays a quiet follower.
+/// campaign past the maximum. The maximum is `TERM_MAX` (u64::MAX / 2): a node there stays a
+/// quiet follower and refuses lower terms with its own.
 #[test]
 fn term_near_u64_max_never_wraps_and_the_maximum_refuses_to_campaign() {
-    let mut node = restored_node(config(1), u64::MAX, &[1]);
+    let mut node = restored_node(config(1), TERM_MAX, &[1]);
     for _ in 0..10 * node.config().election_ticks {
         let actions = node.step(Event::Tick);
-        assert!(actions.is_empty(), "campaigned past u64::MAX: {actions:?}");
+        assert!(actions.is_empty(), "campaigned past TERM_MAX: {actions:?}");
     }
-    assert_eq!((node.term(), node.role()), (u64::MAX, Role::Follower));
-    // Lower terms are refused with our term, as always.
+    assert_eq!((node.term(), node.role()), (TERM_MAX, Role::Follower));
     let actions = receive(&mut node, 2, vote_request(3, 10, 3));
-    assert_eq!(vote_answers(&actions, 2), vec![(u64::MAX, false)]);
-    assert_eq!(node.term(), u64::MAX);
+    assert_eq!(vote_answers(&actions, 2), vec![(TERM_MAX, false)]);
+    assert_eq!(node.term(), TERM_MAX);
 }
 
 /// Row "a term near u64::MAX": a node one below the maximum campaigns once, may lead the last
 /// term, and then never campaigns again.
 #[test]
 fn term_near_u64_max_campaigns_up_to_the_maximum_only() {
-    let mut candidate = restored_node(config(1), u64::MAX - 1, &[1]);
+    let mut candidate = restored_node(config(1), TERM_MAX - 1, &[1]);
     tick_until_campaign(&mut candidate);
-    assert_eq!(candidate.term(), u64::MAX);
+    assert_eq!(candidate.term(), TERM_MAX);
     for _ in 0..10 * candidate.config().election_ticks {
         let actions = candidate.step(Event::Tick);
         assert!(sent_to(&actions, 2).is_empty(), "{actions:?}");
     }
-    assert_eq!((candidate.term(), candidate.vote()), (u64::MAX, Some(1)));
-    receive(&mut candidate, 2, grant(u64::MAX));
+    assert_eq!((candidate.term(), candidate.vote()), (TERM_MAX, Some(1)));
+    receive(&mut candidate, 2, grant(TERM_MAX));
     assert_eq!(candidate.role(), Role::Leader);
     let actions = candidate.step(Event::Propose(7));
     let placed = Action::ProposalAccepted {
         index: 3,
-        term: u64::MAX,
+        term: TERM_MAX,
     };
     assert!(actions.contains(&placed), "{actions:?}");
 }
 
-/// Row "a term near u64::MAX": a follower adopts u64::MAX from a leader and keeps working.
+/// Row "a term near u64::MAX": a follower adopts TERM_MAX from a leader and keeps working.
 #[test]
 fn term_near_u64_max_is_adopted_from_a_leader() {
     let mut follower = node(1);
-    let message = append(u64::MAX, 0, 0, vec![entry(1, u64::MAX)], u64::MAX);
+    let message = append(TERM_MAX, 0, 0, vec![entry(1, TERM_MAX)], u64::MAX);
     let actions = receive(&mut follower, 2, message);
-    assert_eq!((follower.term(), follower.commit_index()), (u64::MAX, 1));
-    let answer = (u64::MAX, AppendOutcome::Accepted { match_index: 1 });
+    assert_eq!((follower.term(), follower.commit_index()), (TERM_MAX, 1));
+    let answer = (TERM_MAX, AppendOutcome::Accepted { match_index: 1 });
     assert_eq!(append_answers(&actions, 2), vec![answer]);
     for _ in 0..10 * follower.config().election_ticks {
         follower.step(Event::Tick);
     }
-    assert_eq!(follower.term(), u64::MAX);
+    assert_eq!(follower.term(), TERM_MAX);
+}
+
+/// Row "a term near u64::MAX", issue 4: a term above TERM_MAX, up to u64::MAX, can neither
+/// wrap nor make a node unusable. Every kind of message claiming one is dropped before its
+/// term is looked at, so the node keeps its term and can still campaign and win.
+#[test]
+fn term_above_the_maximum_is_dropped_and_the_node_stays_usable() {
+    for term in [TERM_MAX + 1, u64::MAX - 1, u64::MAX] {
+        let mut node = restored_node(config(1), 5, &[1, 5]);
+        let messages = [
+            vote_request(term, 100, 5),
+            grant(term),
+            append(term, 2, 5, vec![entry(3, term)], 3),
+            accepted(term, 2),
+            rejected(term, 2, 1, 1),
+        ];
+        for message in messages {
+            let actions = receive(&mut node, 2, message);
+            assert!(actions.is_empty(), "term {term}: {actions:?}");
+            assert_eq!((node.term(), node.vote()), (5, None));
+        }
+        tick_until_campaign(&mut node);
+        receive(&mut node, 2, grant(6));
+        assert_eq!((node.role(), node.term()), (Role::Leader, 6));
+    }
 }
 
 /// Row "prev_log_index beyond our log": reject with a hint (our last index and its term),
@@ -547,6 +572,10 @@ fn invalid_restored_state_is_refused_with_the_right_error() {
     assert_eq!(
         restore_error(restored(0, Some(2), &[])),
         InitError::Restore(RestoreError::VoteInTermZero)
+    );
+    assert_eq!(
+        restore_error(restored(TERM_MAX + 1, None, &[1])),
+        InitError::Restore(RestoreError::TermBeyondMaximum { term: TERM_MAX + 1 })
     );
     let mut applied_beyond = restored(1, None, &[1, 1]);
     applied_beyond.applied = 3;
