@@ -215,4 +215,113 @@ mod tests {
         assert!(!log.is_up_to_date(5, 1));
         assert!(!log.is_up_to_date(1, 2));
     }
+
+    /// An operation applied both to the log and to a plain `Vec` model of it, in which the
+    /// entry at index i is `model[i - 1]`.
+    #[derive(Clone, Debug)]
+    enum Operation {
+        Push(u8),
+        TruncateFrom(u8),
+    }
+
+    impl quickcheck::Arbitrary for Operation {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+            let byte = <u8 as quickcheck::Arbitrary>::arbitrary(g);
+            // Three pushes for each truncation, so logs grow.
+            if <u8 as quickcheck::Arbitrary>::arbitrary(g) % 4 != 0 {
+                Operation::Push(byte)
+            } else {
+                Operation::TruncateFrom(byte)
+            }
+        }
+    }
+
+    use quickcheck::quickcheck;
+
+    /// Applies `operations` to both the log and the model; pushes raise the term by the low
+    /// bit of their byte, truncations cut at an index in the log.
+    fn build(operations: &[Operation]) -> (Log<u64>, Vec<Entry<u64>>) {
+        let mut log: Log<u64> = Log::new(Vec::new());
+        let mut model: Vec<Entry<u64>> = Vec::new();
+        for operation in operations {
+            match *operation {
+                Operation::Push(byte) => {
+                    let term = model.last().map_or(1, |e| e.term) + u64::from(byte & 1);
+                    let entry = Entry {
+                        term,
+                        index: model.len() as u64 + 1,
+                        payload: Payload::Command(u64::from(byte)),
+                    };
+                    log.push(entry.clone());
+                    model.push(entry);
+                }
+                Operation::TruncateFrom(byte) if !model.is_empty() => {
+                    let index = 1 + u64::from(byte) % model.len() as u64;
+                    log.truncate_from(index);
+                    model.truncate(index as usize - 1);
+                }
+                Operation::TruncateFrom(_) => {}
+            }
+        }
+        (log, model)
+    }
+
+    quickcheck! {
+        fn log_matches_a_vec_model(operations: Vec<Operation>, probe: u8, span: u8) -> bool {
+            let (log, model) = build(&operations);
+            let last = model.len() as u64;
+            let index = u64::from(probe) % (last + 3);
+            let term_of = |i: u64| -> Option<u64> {
+                if i == 0 { Some(0) } else { model.get(i as usize - 1).map(|e| e.term) }
+            };
+            let high = index + u64::from(span % 8);
+            let expected_slice: Vec<Entry<u64>> = model
+                .iter()
+                .filter(|e| e.index >= index && e.index <= high)
+                .cloned()
+                .collect();
+            log.entries() == model.as_slice()
+                && log.last_index() == last
+                && log.last_term() == model.last().map_or(0, |e| e.term)
+                && log.term_at(index) == term_of(index)
+                && log.entry(index) == model.get((index as usize).wrapping_sub(1))
+                && log.slice(index, high) == expected_slice.as_slice()
+        }
+
+        fn conflict_search_matches_a_linear_scan(operations: Vec<Operation>, probe: u8, term: u8) -> bool {
+            let (log, model) = build(&operations);
+            let index = u64::from(probe);
+            let term = u64::from(term % 8);
+            let expected = model
+                .iter()
+                .rev()
+                .find(|e| e.index <= index && e.term <= term)
+                .map_or((0, 0), |e| (e.index, e.term));
+            log.last_index_with_term_at_most(index, term) == expected
+        }
+
+        fn bounded_slice_matches_the_definition(operations: Vec<Operation>, start: u8, count: u8, bytes: u8) -> bool {
+            let (log, model) = build(&operations);
+            let start = u64::from(start) % (model.len() as u64 + 2);
+            let count = 1 + usize::from(count % 8);
+            let max_bytes = u64::from(bytes % 40);
+            let slice = log.slice_bounded(start, count, max_bytes);
+            let available: Vec<&Entry<u64>> = model.iter().filter(|e| e.index >= start.max(1)).collect();
+            // At most `count` entries, contiguous from the start, never empty if any is
+            // available, and past the first within the byte bound (8 bytes per command).
+            let total = 8 * slice.len() as u64;
+            slice.len() <= count
+                && slice.iter().zip(available.iter()).all(|(a, b)| a == *b)
+                && (available.is_empty() || !slice.is_empty())
+                && (slice.len() <= 1 || total <= max_bytes)
+                && (slice.len() == count.min(available.len()) || total + 8 > max_bytes)
+        }
+
+        fn up_to_date_is_a_lexicographic_order(operations: Vec<Operation>, index: u8, term: u8) -> bool {
+            let (log, model) = build(&operations);
+            let ours = (model.last().map_or(0, |e| e.term), model.len() as u64);
+            let theirs = (u64::from(term % 8), u64::from(index));
+            log.is_up_to_date(theirs.1, theirs.0) == (theirs >= ours)
+        }
+    }
 }
