@@ -132,10 +132,11 @@ impl Sim<u64> {
         self.tick();
     }
 
-    /// Ends every fault: restarts crashed nodes, resumes paused ones, reconnects and heals
-    /// everything, and makes the network reliable.
+    /// Ends every fault: disarms planned crashes, restarts crashed nodes, resumes paused ones,
+    /// reconnects and heals everything, and makes the network reliable.
     pub fn heal_all(&mut self) {
         self.set_crash_in_batch(0);
+        self.crash_plan = None;
         self.set_network(NetworkConfig::reliable());
         let ids: Vec<NodeId> = self.ids().collect();
         for id in ids {

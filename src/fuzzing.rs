@@ -1,0 +1,487 @@
+//! Fuzz target bodies (feature `fuzzing`): the code cargo-fuzz runs in `fuzz/`, kept in the
+//! crate so that `cargo test` replays the committed corpus through exactly the same code.
+//!
+//! Each target takes raw bytes, decodes them with [`arbitrary::Unstructured`] and panics on a
+//! violated property. Three targets:
+//! - [`step`]: one node with an arbitrary valid configuration fed an arbitrary sequence of
+//!   events, messages from arbitrary senders included; after every step the node-local
+//!   invariants hold (term and commit never decrease, commit within the log, applied indices
+//!   contiguous, no vote changed within a term, votes and acknowledgements durable before they
+//!   are sent, one outcome per proposal).
+//! - [`cluster`]: an arbitrary fault schedule driving the simulator, whose checker verifies
+//!   every invariant after every step, then a healed liveness phase.
+//! - [`restore`]: arbitrary persisted state given to `Raft::new` answers `Ok` or an error,
+//!   never a panic, and an `Ok` node then behaves under [`step`]'s checks.
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use crate::action::{Action, Persist};
+use crate::config::Config;
+use crate::event::Event;
+use crate::message::{AppendOutcome, Message};
+use crate::raft::{Raft, Restored};
+use crate::sim::{Faults, NetworkConfig, Sim, SimConfig};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Payload};
+
+/// A configuration built from a few arbitrary numbers, always valid: 1-7 voters with ids
+/// 1..=n, this node one of them, small timeouts and bounds.
+fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
+    let voters = u.int_in_range(1..=7u64)?;
+    let id = u.int_in_range(1..=voters)?;
+    let mut config = Config::new(id, 1..=voters);
+    config.election_ticks = u.int_in_range(2..=40)?;
+    config.heartbeat_ticks = u.int_in_range(1..=config.election_ticks - 1)?;
+    config.max_inflight_appends = u.int_in_range(1..=8)?;
+    config.max_entries_per_message = u.int_in_range(1..=8)?;
+    config.max_bytes_per_message = u.int_in_range(1..=64)?;
+    config.max_uncommitted_entries = u.int_in_range(1..=32)?;
+    config.seed = u.arbitrary()?;
+    debug_assert!(config.validate().is_ok());
+    Ok(config)
+}
+
+/// An event described relative to the node's state, so that most of them are plausible
+/// (terms near the node's, indices near its log) and reach deep code; `Raw` is anything at all.
+#[derive(Arbitrary, Debug)]
+enum FuzzEvent {
+    Tick,
+    Ticks(u8),
+    Propose(u64),
+    RequestVote {
+        from: u8,
+        term: i8,
+        last_index: i8,
+        last_term: i8,
+    },
+    VoteResponse {
+        from: u8,
+        term: i8,
+        granted: bool,
+    },
+    Append {
+        from: u8,
+        term: i8,
+        prev: i8,
+        prev_term: i8,
+        entries: Vec<(u8, u8)>,
+        commit: i8,
+    },
+    Accepted {
+        from: u8,
+        term: i8,
+        match_index: i8,
+    },
+    Rejected {
+        from: u8,
+        term: i8,
+        rejected: i8,
+        hint: i8,
+        hint_term: i8,
+    },
+    Raw(Event<u64>),
+}
+
+/// `base` moved by `delta`, saturating at the ends of `u64`.
+fn near(base: u64, delta: i8) -> u64 {
+    if delta >= 0 {
+        base.saturating_add(delta as u64)
+    } else {
+        base.saturating_sub(u64::from(delta.unsigned_abs()))
+    }
+}
+
+impl FuzzEvent {
+    fn into_events(self, node: &Raft<u64>) -> Vec<Event<u64>> {
+        let term = node.term();
+        let last = node.last_index();
+        let receive = |from: u8, message| Event::Receive {
+            from: NodeId::from(from % 9),
+            message,
+        };
+        let event = match self {
+            FuzzEvent::Tick => Event::Tick,
+            FuzzEvent::Ticks(count) => return vec![Event::Tick; usize::from(count)],
+            FuzzEvent::Propose(command) => Event::Propose(command),
+            FuzzEvent::RequestVote {
+                from,
+                term: t,
+                last_index,
+                last_term,
+            } => {
+                let message = Message::RequestVote {
+                    term: near(term, t),
+                    last_log_index: near(last, last_index),
+                    last_log_term: near(node.last_term(), last_term),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::VoteResponse {
+                from,
+                term: t,
+                granted,
+            } => {
+                let message = Message::RequestVoteResponse {
+                    term: near(term, t),
+                    vote_granted: granted,
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Append {
+                from,
+                term: t,
+                prev,
+                prev_term,
+                entries,
+                commit,
+            } => {
+                let message_term = near(term, t);
+                let prev_log_index = near(last, prev);
+                let prev_log_term = near(node.last_term(), prev_term);
+                // Mostly well-formed: contiguous, with small term steps; the raw bytes may
+                // still make gaps and decreasing terms through the wrapping adds.
+                let mut entry_term = prev_log_term;
+                let entries = entries
+                    .into_iter()
+                    .take(16)
+                    .enumerate()
+                    .map(|(offset, (step, command))| {
+                        entry_term = entry_term.saturating_add(u64::from(step % 3 / 2));
+                        Entry {
+                            term: entry_term.min(message_term),
+                            index: prev_log_index.wrapping_add(offset as u64 + 1),
+                            payload: Payload::Command(u64::from(command)),
+                        }
+                    })
+                    .collect();
+                let message = Message::AppendEntries {
+                    term: message_term,
+                    prev_log_index,
+                    prev_log_term,
+                    entries,
+                    leader_commit: near(node.commit_index(), commit),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Accepted {
+                from,
+                term: t,
+                match_index,
+            } => {
+                let outcome = AppendOutcome::Accepted {
+                    match_index: near(last, match_index),
+                };
+                let message = Message::AppendEntriesResponse {
+                    term: near(term, t),
+                    outcome,
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Rejected {
+                from,
+                term: t,
+                rejected,
+                hint,
+                hint_term,
+            } => {
+                let outcome = AppendOutcome::Rejected {
+                    rejected_index: near(last, rejected),
+                    hint_index: near(last, hint),
+                    hint_term: near(term, hint_term),
+                };
+                let message = Message::AppendEntriesResponse {
+                    term: near(term, t),
+                    outcome,
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Raw(event) => event,
+        };
+        vec![event]
+    }
+}
+
+/// A host with a model disk: carries out actions in order and checks, on every step, what a
+/// host can observe of one node.
+struct Host {
+    node: Raft<u64>,
+    disk_hard_state: HardState,
+    disk_log: Vec<Entry<u64>>,
+    applied: LogIndex,
+}
+
+impl Host {
+    fn new(node: Raft<u64>, restored: &Restored<u64>) -> Self {
+        Host {
+            disk_hard_state: restored.hard_state,
+            disk_log: restored.entries.clone(),
+            applied: restored.applied,
+            node,
+        }
+    }
+
+    fn step(&mut self, event: Event<u64>) {
+        let before = self.node.status();
+        let proposal = matches!(event, Event::Propose(_));
+        let actions = self.node.step(event);
+        let mut outcomes = 0;
+        for action in actions {
+            match action {
+                Action::Persist(Persist::HardState(hard_state)) => {
+                    let disk = self.disk_hard_state;
+                    assert!(hard_state.term >= disk.term, "persisted term went back");
+                    if hard_state.term == disk.term && disk.vote.is_some() {
+                        assert_eq!(hard_state.vote, disk.vote, "vote changed within a term");
+                    }
+                    self.disk_hard_state = hard_state;
+                }
+                Action::Persist(Persist::Entries(entries)) => {
+                    let first = entries.first().expect("a persisted batch is never empty");
+                    assert!(first.index >= 1 && first.index <= self.disk_log.len() as u64 + 1);
+                    assert!(
+                        first.index > before.commit_index,
+                        "truncated a committed entry"
+                    );
+                    self.disk_log.truncate(first.index as usize - 1);
+                    self.disk_log.extend(entries);
+                }
+                Action::Send { message, to } => self.check_send(to, &message),
+                Action::Apply(entries) => {
+                    for entry in entries {
+                        assert_eq!(entry.index, self.applied + 1, "applied out of order");
+                        let durable = self.disk_log.get(entry.index as usize - 1);
+                        assert_eq!(durable, Some(&entry), "applied an entry not on disk");
+                        self.applied = entry.index;
+                    }
+                }
+                Action::ProposalAccepted { .. } | Action::ProposalRejected(_) => outcomes += 1,
+            }
+        }
+        assert_eq!(outcomes, usize::from(proposal), "one outcome per proposal");
+        self.check_after(before);
+    }
+
+    fn check_send(&self, to: NodeId, message: &Message<u64>) {
+        assert_ne!(to, self.node.id(), "sent a message to itself");
+        assert!(
+            message.term() <= self.node.term(),
+            "message from the future"
+        );
+        match message {
+            Message::RequestVoteResponse {
+                term,
+                vote_granted: true,
+            } => {
+                assert_eq!(
+                    self.disk_hard_state.term, *term,
+                    "grant before its term is durable"
+                );
+                assert_eq!(
+                    self.disk_hard_state.vote,
+                    Some(to),
+                    "grant before the vote is durable"
+                );
+            }
+            Message::AppendEntriesResponse {
+                outcome: AppendOutcome::Accepted { match_index },
+                ..
+            } => {
+                let durable = self.disk_log.len() as u64;
+                assert!(*match_index <= durable, "acknowledged entries not on disk");
+            }
+            _ => {}
+        }
+    }
+
+    fn check_after(&self, before: crate::Status) {
+        let now = self.node.status();
+        assert!(now.term >= before.term, "term went back");
+        assert!(now.commit_index >= before.commit_index, "commit went back");
+        assert!(now.commit_index <= now.last_index, "commit beyond the log");
+        assert_eq!(
+            now.applied_index, self.applied,
+            "applied index out of step with Apply"
+        );
+        if now.term == before.term && before.vote.is_some() {
+            assert_eq!(now.vote, before.vote, "vote changed within a term");
+        }
+        assert_eq!(
+            self.node.hard_state(),
+            self.disk_hard_state,
+            "hard state not durable"
+        );
+        assert_eq!(
+            self.node.entries(),
+            self.disk_log.as_slice(),
+            "log not durable"
+        );
+    }
+
+    fn run(&mut self, u: &mut Unstructured<'_>) {
+        let mut events = 0;
+        while !u.is_empty() && events < 2_000 {
+            let Ok(fuzz_event) = FuzzEvent::arbitrary(u) else {
+                break;
+            };
+            for event in fuzz_event.into_events(&self.node) {
+                self.step(event);
+                events += 1;
+            }
+        }
+    }
+}
+
+/// The `step` target: one node, an arbitrary valid configuration, arbitrary events.
+pub fn step(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(config) = small_config(&mut u) else {
+        return;
+    };
+    let restored = Restored::default();
+    let node = Raft::new(config, restored.clone()).expect("a valid config and a fresh state");
+    Host::new(node, &restored).run(&mut u);
+}
+
+/// A restored state that is mostly well formed (contiguous indices from 1, non-decreasing
+/// terms) so that `Ok` nodes are common; `Raw` is any state at all.
+#[derive(Arbitrary, Debug)]
+enum FuzzRestored {
+    Shaped {
+        term: u8,
+        vote: Option<u8>,
+        term_steps: Vec<u8>,
+        applied: u8,
+    },
+    Raw(Restored<u64>),
+}
+
+impl FuzzRestored {
+    fn build(self) -> Restored<u64> {
+        match self {
+            FuzzRestored::Shaped {
+                term,
+                vote,
+                term_steps,
+                applied,
+            } => {
+                let mut entry_term = 1;
+                let entries: Vec<Entry<u64>> = term_steps
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .map(|(offset, step)| {
+                        entry_term += u64::from(step % 4 / 3);
+                        Entry {
+                            term: entry_term,
+                            index: offset as u64 + 1,
+                            payload: Payload::Command(u64::from(*step)),
+                        }
+                    })
+                    .collect();
+                Restored {
+                    hard_state: HardState {
+                        term: entry_term.max(u64::from(term)),
+                        vote: vote.map(|v| u64::from(v % 8)),
+                    },
+                    applied: u64::from(applied).min(entries.len() as u64),
+                    entries,
+                }
+            }
+            FuzzRestored::Raw(restored) => restored,
+        }
+    }
+}
+
+/// The `restore` target: arbitrary persisted state, then, if accepted, arbitrary events.
+pub fn restore(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(config) = small_config(&mut u) else {
+        return;
+    };
+    let Ok(fuzz_restored) = FuzzRestored::arbitrary(&mut u) else {
+        return;
+    };
+    let restored = fuzz_restored.build();
+    let Ok(node) = Raft::new(config, restored.clone()) else {
+        return; // A clear error, not a panic: that is the property.
+    };
+    let status = node.status();
+    assert_eq!(status.term, restored.hard_state.term);
+    assert_eq!(status.vote, restored.hard_state.vote);
+    assert_eq!(status.last_index, restored.entries.len() as u64);
+    assert_eq!(status.applied_index, restored.applied);
+    Host::new(node, &restored).run(&mut u);
+}
+
+/// One step of a fault schedule for [`cluster`].
+#[derive(Arbitrary, Debug)]
+enum FaultOp {
+    Ticks(u8),
+    Propose { node: u8, command: u16 },
+    Crash(u8),
+    CrashAfter { node: u8, prefix: u8 },
+    Restart(u8),
+    Disconnect(u8),
+    Connect(u8),
+    Partition(u8),
+    CutLink(u8, u8),
+    CutBothWays(u8, u8),
+    Heal,
+    Pause(u8),
+    Resume(u8),
+    Network(u8),
+}
+
+/// The `cluster` target: an arbitrary fault schedule over a simulated cluster with the full
+/// invariant checker, then every fault healed and a liveness check.
+pub fn cluster(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let (Ok(nodes), Ok(seed)) = (u.int_in_range(1..=5usize), u64::arbitrary(&mut u)) else {
+        return;
+    };
+    let mut sim: Sim<u64> = Sim::new(SimConfig::new(nodes, seed));
+    let id = |raw: u8| NodeId::from(raw) % nodes as NodeId + 1;
+    let mut next_command: u64 = 1 << 32;
+    let mut ops = 0;
+    while !u.is_empty() && ops < 500 {
+        let Ok(op) = FaultOp::arbitrary(&mut u) else {
+            break;
+        };
+        ops += 1;
+        match op {
+            FaultOp::Ticks(count) => sim.run(u64::from(count)),
+            FaultOp::Propose { node, command } => {
+                let _ = sim.propose(id(node), u64::from(command));
+            }
+            FaultOp::Crash(node) => sim.crash(id(node)),
+            FaultOp::CrashAfter { node, prefix } => {
+                sim.crash_after_actions(id(node), usize::from(prefix % 8))
+            }
+            FaultOp::Restart(node) => sim.restart(id(node)),
+            FaultOp::Disconnect(node) => sim.disconnect(id(node)),
+            FaultOp::Connect(node) => sim.connect(id(node)),
+            FaultOp::Partition(mask) => {
+                let (left, right): (Vec<NodeId>, Vec<NodeId>) =
+                    (1..=nodes as NodeId).partition(|&n| mask & (1 << (n - 1)) != 0);
+                sim.partition(&[&left, &right]);
+            }
+            FaultOp::CutLink(a, b) if id(a) != id(b) => sim.cut_link(id(a), id(b)),
+            FaultOp::CutBothWays(a, b) if id(a) != id(b) => sim.cut_both_ways(id(a), id(b)),
+            FaultOp::CutLink(..) | FaultOp::CutBothWays(..) => {}
+            FaultOp::Heal => sim.heal(),
+            FaultOp::Pause(node) => sim.pause(id(node)),
+            FaultOp::Resume(node) => sim.resume(id(node)),
+            FaultOp::Network(level) => sim.set_network(match level % 4 {
+                0 => NetworkConfig::reliable(),
+                1 => NetworkConfig::unreliable(),
+                2 => NetworkConfig::unreliable_long_reordering(),
+                _ => Faults::level(3).network,
+            }),
+        }
+    }
+    // The liveness phase: every fault healed, a commit must follow within a bound.
+    sim.heal_all();
+    next_command += 1;
+    if let Err(failure) = sim.check_liveness(next_command, 5_000) {
+        panic!("{failure}");
+    }
+}
