@@ -1,0 +1,609 @@
+//! The host harness behind pureraft's step-throughput benchmarks: the workloads of
+//! `shared/peer-bench` (its README defines them exactly), implemented against pureraft's public
+//! API only. Shared by the criterion bench (`benches/step.rs`) and the fixed-work example
+//! (`examples/workload.rs`, which includes this file with `#[path]`).
+//!
+//! # The host loop
+//!
+//! An in-memory cluster of N nodes (ids `1..=N`), each a `Raft<Arc<[u8]>>` with its own reused
+//! output buffer (`Vec<Action<_>>`, stepped into with [`Raft::step_into`]). After each step
+//! the node's actions are carried out at once, strictly in order (the crate's ordering rule):
+//!
+//! * `Persist::Entries`: moved (not cloned) into the node's in-memory "disk", a
+//!   `Vec<Entry<_>>`, after truncating it from the first entry's index;
+//! * `Persist::HardState`: stored;
+//! * `Send`: pushed onto one global FIFO queue;
+//! * `Apply`: counted per node (there is no state machine);
+//! * `ProposalAccepted`: nothing to do; `ProposalRejected`: a panic (never expected here).
+//!
+//! "Drive" ([`Cluster::drive`]) delivers every queued message in FIFO order as
+//! `Event::Receive`; messages sent during a round wait for the next round; it repeats until the
+//! queue is empty. Delivery is synchronous and lossless, with no serialization. The host side
+//! allocates nothing in steady state: two queues are swapped between rounds and every buffer
+//! keeps its capacity.
+//!
+//! # Payload
+//!
+//! Commands are `Arc<[u8]>` of 128 bytes of `0xAB`, freshly allocated for each proposal (one
+//! allocation, like the peers' `vec![0xAB; 128]`). `Arc<[u8]>` is what a real host would use for
+//! a command that is copied into the log, the persist action, every append and the apply
+//! action: each of those copies is a reference-count increment, never a byte copy.
+//!
+//! # Batching
+//!
+//! A batch of B proposals is B separate `Event::Propose` stepped with `step_into` into the
+//! leader's *same* output buffer before any action is carried out. pureraft then grows the
+//! waiting `Persist::Entries` and the waiting append to each follower instead of adding new
+//! ones (see `Raft::step_into`), so a batch costs one persist and one append per follower.
+//!
+//! # Compaction
+//!
+//! pureraft has no snapshots yet, so its in-memory log (inside `Raft`) grows by one entry per
+//! proposal for the whole run. Only the host side is compacted: every 10,000 applied entries
+//! the harness drains the front of each node's host-side disk, up to the applied index (the
+//! counterpart of the peers' compaction every 10,000 entries). Runs of the commit workloads
+//! also stop at 1,000,000 entries, like the peers', which bounds that growth.
+
+// Two targets include this module and each uses a different part of it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use pureraft::{
+    Action, Config, Entry, Event, HardState, LogIndex, Message, NodeId, Persist, Raft, Restored,
+    Role,
+};
+
+/// The command type replicated by every workload.
+pub type Cmd = Arc<[u8]>;
+
+/// The size of each proposed command, in bytes (the peers' 128-byte payload).
+pub const PAYLOAD_BYTES: usize = 128;
+
+/// The bytes every command is copied from.
+static PAYLOAD: [u8; PAYLOAD_BYTES] = [0xAB; PAYLOAD_BYTES];
+
+/// A node trims its host-side disk once this many entries have been applied since the last
+/// trim.
+pub const COMPACT_EVERY: u64 = 10_000;
+
+/// A timed run of a commit workload stops at the first batch boundary past this many entries
+/// (or when its time is up), like the peers' runs.
+pub const COMMIT_ENTRIES_PER_RUN: u64 = 1_000_000;
+
+/// `tick_idle` checks the clock (and rounds fixed work up) in chunks of this many ticks.
+pub const TICK_CHUNK: u64 = 1024;
+
+/// A fresh command: 128 bytes of `0xAB` in a new `Arc<[u8]>` (one allocation).
+pub fn payload() -> Cmd {
+    Arc::from(&PAYLOAD[..])
+}
+
+/// The configuration shared by every workload, for node `id` of voters `1..=nodes`: election
+/// timeouts in `[election_ticks, 2 * election_ticks)`, heartbeat 3 ticks, 256 appends in flight,
+/// 1 MiB and 8192 entries per message, up to 2^20 uncommitted entries.
+pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> Config {
+    let mut config = Config::new(id, 1..=nodes);
+    config.election_ticks = election_ticks;
+    config.heartbeat_ticks = 3;
+    config.max_inflight_appends = 256;
+    config.max_bytes_per_message = 1 << 20;
+    config.max_entries_per_message = 8192;
+    config.max_uncommitted_entries = 1 << 20;
+    config.seed = seed;
+    config
+}
+
+/// The seed of node `id` in repetition `repetition`: distinct per node, and per repetition so
+/// that successive elections differ.
+pub fn seed(repetition: u64, id: NodeId) -> u64 {
+    repetition.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id
+}
+
+/// A message on its way: the global FIFO queue holds these.
+#[derive(Debug)]
+pub struct Envelope {
+    /// The sender.
+    pub from: NodeId,
+    /// The receiver.
+    pub to: NodeId,
+    /// The message, moved from the sender's `Send` action to the receiver's `Event::Receive`.
+    pub message: Message<Cmd>,
+}
+
+/// One node and its host-side state.
+pub struct Node {
+    /// The state machine.
+    pub raft: Raft<Cmd>,
+    /// The reused output buffer: empty between steps.
+    pub out: Vec<Action<Cmd>>,
+    /// The host-side "disk": the persisted entries from index `disk_first` on.
+    pub disk: Vec<Entry<Cmd>>,
+    /// The index of `disk[0]` (everything below was trimmed after being applied).
+    pub disk_first: LogIndex,
+    /// The last persisted hard state.
+    pub hard_state: HardState,
+    /// The number of entries handed out by `Apply` actions.
+    pub applied: u64,
+    /// The index of the last entry handed out by an `Apply` action.
+    pub applied_index: LogIndex,
+}
+
+impl Node {
+    /// A fresh node with empty host state.
+    pub fn new(config: Config) -> Self {
+        Node {
+            raft: new_raft(config),
+            out: Vec::new(),
+            disk: Vec::new(),
+            disk_first: 1,
+            hard_state: HardState::default(),
+            applied: 0,
+            applied_index: 0,
+        }
+    }
+
+    /// Replaces the state machine by a fresh one and clears the host state, keeping the
+    /// buffers' capacity.
+    pub fn restart(&mut self, config: Config) {
+        self.raft = new_raft(config);
+        self.out.clear();
+        self.disk.clear();
+        self.disk_first = 1;
+        self.hard_state = HardState::default();
+        self.applied = 0;
+        self.applied_index = 0;
+    }
+
+    /// Steps one event and carries out its actions.
+    pub fn step(&mut self, event: Event<Cmd>, queue: &mut Vec<Envelope>) {
+        self.raft.step_into(event, &mut self.out);
+        self.carry_out(queue);
+    }
+
+    /// Carries out every action waiting in `out`, in order (see the module docs), leaving it
+    /// empty.
+    pub fn carry_out(&mut self, queue: &mut Vec<Envelope>) {
+        let from = self.raft.id();
+        for action in self.out.drain(..) {
+            match action {
+                Action::Persist(Persist::Entries(entries)) => {
+                    let first = entries[0].index;
+                    assert!(first >= self.disk_first, "truncating a trimmed entry");
+                    let position = (first - self.disk_first) as usize;
+                    assert!(position <= self.disk.len(), "a gap in the persisted log");
+                    self.disk.truncate(position);
+                    self.disk.extend(entries);
+                }
+                Action::Persist(Persist::HardState(hard_state)) => self.hard_state = hard_state,
+                Action::Send { to, message } => queue.push(Envelope { from, to, message }),
+                Action::Apply(entries) => {
+                    if let Some(last) = entries.last() {
+                        self.applied_index = last.index;
+                    }
+                    self.applied += entries.len() as u64;
+                }
+                Action::ProposalAccepted { .. } => {}
+                Action::ProposalRejected(error) => panic!("proposal rejected: {error}"),
+                other => panic!("an action the harness does not know: {other:?}"),
+            }
+        }
+    }
+
+    /// Drains the front of the host-side disk up to the applied index once `COMPACT_EVERY`
+    /// applied entries have piled up in it.
+    pub fn maybe_compact(&mut self) {
+        if self.applied_index >= self.disk_first + COMPACT_EVERY {
+            let trimmed = (self.applied_index + 1 - self.disk_first) as usize;
+            self.disk.drain(..trimmed.min(self.disk.len()));
+            self.disk_first = self.applied_index + 1;
+        }
+    }
+}
+
+fn new_raft(config: Config) -> Raft<Cmd> {
+    Raft::new(config, Restored::default()).expect("a valid configuration")
+}
+
+/// An in-memory cluster of N nodes with ids `1..=N` and one global FIFO message queue.
+pub struct Cluster {
+    /// `nodes[k]` has id `k + 1`.
+    pub nodes: Vec<Node>,
+    /// Messages sent in the current round, delivered in the next one.
+    pub queue: Vec<Envelope>,
+    /// The round being delivered (swapped with `queue`, so neither reallocates).
+    delivering: Vec<Envelope>,
+    /// Statistic: messages delivered.
+    pub messages: u64,
+    /// Statistic: delivery rounds.
+    pub rounds: u64,
+}
+
+impl Cluster {
+    /// A cluster of `size` fresh nodes with election timeouts in `[election_ticks,
+    /// 2 * election_ticks)` and the seeds of `repetition`.
+    pub fn new(size: u64, election_ticks: u64, repetition: u64) -> Self {
+        let nodes = (1..=size)
+            .map(|id| Node::new(config(id, size, election_ticks, seed(repetition, id))))
+            .collect();
+        Cluster {
+            nodes,
+            queue: Vec::new(),
+            delivering: Vec::new(),
+            messages: 0,
+            rounds: 0,
+        }
+    }
+
+    /// Replaces every node's state machine by a fresh one (the seeds of `repetition`) and
+    /// clears the host state, keeping every buffer's capacity: a new cluster whose host side
+    /// allocates nothing.
+    pub fn restart(&mut self, election_ticks: u64, repetition: u64) {
+        let size = self.nodes.len() as u64;
+        for (node, id) in self.nodes.iter_mut().zip(1..) {
+            node.restart(config(id, size, election_ticks, seed(repetition, id)));
+        }
+        self.queue.clear();
+        self.delivering.clear();
+    }
+
+    /// Ticks the node with id `id` once and carries out its actions (messages are queued).
+    pub fn tick(&mut self, id: NodeId) {
+        self.nodes[index(id)].step(Event::Tick, &mut self.queue);
+    }
+
+    /// Delivers every queued message in FIFO order, round after round, until the queue is
+    /// empty; each receiver's actions are carried out right after its step.
+    pub fn drive(&mut self) {
+        while !self.queue.is_empty() {
+            std::mem::swap(&mut self.queue, &mut self.delivering);
+            self.messages += self.delivering.len() as u64;
+            self.rounds += 1;
+            for Envelope { from, to, message } in self.delivering.drain(..) {
+                let node = &mut self.nodes[index(to)];
+                node.step(Event::Receive { from, message }, &mut self.queue);
+            }
+        }
+    }
+
+    /// `Some(id)` once one node is leader and every node reports it as `leader()`.
+    pub fn leader(&self) -> Option<NodeId> {
+        let leader = self
+            .nodes
+            .iter()
+            .find(|node| node.raft.role() == Role::Leader)?
+            .raft
+            .id();
+        let agreed = self
+            .nodes
+            .iter()
+            .all(|node| node.raft.leader() == Some(leader));
+        agreed.then_some(leader)
+    }
+
+    /// Makes node 1 leader: ticks it alone, driving after each tick, until every node names
+    /// it leader. The drive also commits and applies the leader's no-op everywhere.
+    pub fn elect_node1(&mut self) {
+        for _ in 0..1000 {
+            if self.leader() == Some(1) {
+                return;
+            }
+            self.tick(1);
+            self.drive();
+        }
+        panic!("node 1 did not become leader");
+    }
+
+    /// Steps `batch` proposals of fresh payloads into the output buffer of the node with id
+    /// `leader`, then carries out its actions once.
+    pub fn propose_batch(&mut self, leader: NodeId, batch: u64) {
+        let node = &mut self.nodes[index(leader)];
+        for _ in 0..batch {
+            node.raft
+                .step_into(Event::Propose(payload()), &mut node.out);
+        }
+        node.carry_out(&mut self.queue);
+    }
+
+    /// Trims every node's host-side disk that has `COMPACT_EVERY` applied entries.
+    pub fn maybe_compact(&mut self) {
+        for node in &mut self.nodes {
+            node.maybe_compact();
+        }
+    }
+
+    /// The entries applied on each node.
+    pub fn applied(&self) -> Vec<u64> {
+        self.nodes.iter().map(|node| node.applied).collect()
+    }
+}
+
+/// The position in `Cluster::nodes` of the node with id `id`.
+fn index(id: NodeId) -> usize {
+    (id - 1) as usize
+}
+
+/// `commit3_b1`, `commit3_b64`, `commit5_b64`: node 1 is elected untimed, then each
+/// [`CommitRun::batch`] proposes a batch on it and drives until it is applied on all nodes.
+pub struct CommitRun {
+    /// The cluster; node 1 leads.
+    pub cluster: Cluster,
+    /// Proposals per batch.
+    pub batch: u64,
+    /// Entries proposed since the election.
+    pub proposed: u64,
+    /// Entries applied on each node at the election (the leader's no-op).
+    base_applied: Vec<u64>,
+    /// Messages delivered at the election.
+    base_messages: u64,
+    /// Delivery rounds at the election.
+    base_rounds: u64,
+}
+
+impl CommitRun {
+    /// A cluster of `nodes` with node 1 elected (all of this untimed).
+    pub fn new(nodes: u64, batch: u64) -> Self {
+        let mut cluster = Cluster::new(nodes, 10, 0);
+        cluster.elect_node1();
+        let base_applied = cluster.applied();
+        assert!(
+            base_applied.iter().all(|&applied| applied == 1),
+            "the leader's no-op is applied everywhere after the election"
+        );
+        let (base_messages, base_rounds) = (cluster.messages, cluster.rounds);
+        CommitRun {
+            cluster,
+            batch,
+            proposed: 0,
+            base_applied,
+            base_messages,
+            base_rounds,
+        }
+    }
+
+    /// One batch: `batch` proposals on the leader, carried out, then driven; then the host
+    /// compaction check. Every proposed entry is applied on all nodes afterwards (checked in
+    /// debug builds here, and always by [`CommitRun::check`]).
+    #[inline]
+    pub fn batch(&mut self) {
+        self.cluster.propose_batch(1, self.batch);
+        self.proposed += self.batch;
+        self.cluster.drive();
+        debug_assert!(self.all_applied(), "a batch is not applied on all nodes");
+        self.cluster.maybe_compact();
+    }
+
+    /// True if every node has applied every proposed entry.
+    pub fn all_applied(&self) -> bool {
+        self.cluster
+            .nodes
+            .iter()
+            .zip(&self.base_applied)
+            .all(|(node, base)| node.applied - base == self.proposed)
+    }
+
+    /// Panics unless every proposed entry is applied on all nodes.
+    pub fn check(&self) {
+        assert!(self.all_applied(), "not applied on all nodes");
+    }
+
+    /// Batches run so far.
+    pub fn batches(&self) -> u64 {
+        self.proposed / self.batch
+    }
+
+    /// Messages delivered per batch.
+    pub fn messages_per_batch(&self) -> f64 {
+        (self.cluster.messages - self.base_messages) as f64 / self.batches().max(1) as f64
+    }
+
+    /// Delivery rounds per batch.
+    pub fn rounds_per_batch(&self) -> f64 {
+        (self.cluster.rounds - self.base_rounds) as f64 / self.batches().max(1) as f64
+    }
+
+    /// A line of statistics (checks that every entry is applied on all nodes first).
+    pub fn stats(&self) -> String {
+        self.check();
+        let leader = &self.cluster.nodes[0];
+        format!(
+            "entries={} msgs_per_batch={:.2} rounds_per_batch={:.2} raft_log_entries={} \
+             host_disk_entries={}",
+            self.proposed,
+            self.messages_per_batch(),
+            self.rounds_per_batch(),
+            leader.raft.entries().len(),
+            leader.disk.len(),
+        )
+    }
+}
+
+/// `tick_idle`: one follower, id 2 of voters {1, 2, 3}, whose election timeout (2^40 ticks and
+/// more) never fires; each tick is `step_into(Event::Tick)` on a reused buffer that must stay
+/// empty.
+pub struct TickIdle {
+    /// The node.
+    pub raft: Raft<Cmd>,
+    /// The reused output buffer.
+    pub out: Vec<Action<Cmd>>,
+    /// Ticks stepped.
+    pub ticks: u64,
+}
+
+impl TickIdle {
+    /// The idle follower.
+    pub fn new() -> Self {
+        TickIdle {
+            raft: new_raft(config(2, 3, 1 << 40, 2)),
+            out: Vec::new(),
+            ticks: 0,
+        }
+    }
+
+    /// One tick; asserts that it produced no action.
+    #[inline]
+    pub fn tick(&mut self) {
+        self.raft.step_into(Event::Tick, &mut self.out);
+        assert!(
+            self.out.is_empty(),
+            "an idle follower's tick produced output"
+        );
+    }
+
+    /// `TICK_CHUNK` ticks.
+    pub fn chunk(&mut self) {
+        for _ in 0..TICK_CHUNK {
+            self.tick();
+        }
+        self.ticks += TICK_CHUNK;
+    }
+
+    /// A line of statistics.
+    pub fn stats(&self) -> String {
+        format!("ticks={}", self.ticks)
+    }
+}
+
+impl Default for TickIdle {
+    fn default() -> Self {
+        TickIdle::new()
+    }
+}
+
+/// `elect3`: each [`Elect3::elect`] builds three new nodes (timed), then runs rounds of one
+/// tick for nodes 1, 2 and 3 in that order followed by a drive, until one node leads and all
+/// three name it. The host buffers are reused across elections (the nodes are new).
+pub struct Elect3 {
+    /// The cluster of the latest election.
+    pub cluster: Cluster,
+    /// Elections completed.
+    pub elections: u64,
+    /// Tick rounds over all elections.
+    pub tick_rounds: u64,
+}
+
+impl Elect3 {
+    /// The host side, with no election run yet.
+    pub fn new() -> Self {
+        Elect3 {
+            cluster: Cluster::new(3, 10, 0),
+            elections: 0,
+            tick_rounds: 0,
+        }
+    }
+
+    /// One election on a new cluster (new seeds each time, so elections differ).
+    #[inline]
+    pub fn elect(&mut self) {
+        self.elections += 1;
+        self.cluster.restart(10, self.elections);
+        loop {
+            for id in 1..=3 {
+                self.cluster.tick(id);
+            }
+            self.cluster.drive();
+            self.tick_rounds += 1;
+            if self.cluster.leader().is_some() {
+                return;
+            }
+            assert!(self.tick_rounds < self.elections * 1000, "no leader");
+        }
+    }
+
+    /// A line of statistics.
+    pub fn stats(&self) -> String {
+        format!(
+            "elections={} tick_rounds_per_election={:.2}",
+            self.elections,
+            self.tick_rounds as f64 / self.elections.max(1) as f64
+        )
+    }
+}
+
+impl Default for Elect3 {
+    fn default() -> Self {
+        Elect3::new()
+    }
+}
+
+/// One of the workloads, with a uniform interface for the fixed-work and timed modes.
+pub enum Workload {
+    /// `commit3_b1`, `commit3_b64`, `commit5_b64`.
+    Commit(CommitRun),
+    /// `tick_idle` (boxed: a `Raft` is large; the box is dereferenced once per chunk).
+    TickIdle(Box<TickIdle>),
+    /// `elect3`.
+    Elect3(Elect3),
+}
+
+/// Every workload: its name, the unit of one operation, and the unit of its rate.
+pub const WORKLOADS: [(&str, &str, &str); 5] = [
+    ("commit3_b1", "entry", "entries/s"),
+    ("commit3_b64", "entry", "entries/s"),
+    ("commit5_b64", "entry", "entries/s"),
+    ("tick_idle", "tick", "ticks/s"),
+    ("elect3", "election", "elections/s"),
+];
+
+impl Workload {
+    /// The workload called `name`, set up (the commit workloads elect node 1), or `None` for
+    /// an unknown name.
+    pub fn new(name: &str) -> Option<Self> {
+        Some(match name {
+            "commit3_b1" => Workload::Commit(CommitRun::new(3, 1)),
+            "commit3_b64" => Workload::Commit(CommitRun::new(3, 64)),
+            "commit5_b64" => Workload::Commit(CommitRun::new(5, 64)),
+            "tick_idle" => Workload::TickIdle(Box::default()),
+            "elect3" => Workload::Elect3(Elect3::new()),
+            _ => return None,
+        })
+    }
+
+    /// Operations done by one [`Workload::chunk`]: the batch size, `TICK_CHUNK` ticks, or one
+    /// election.
+    pub fn chunk_ops(&self) -> u64 {
+        match self {
+            Workload::Commit(run) => run.batch,
+            Workload::TickIdle(_) => TICK_CHUNK,
+            Workload::Elect3(_) => 1,
+        }
+    }
+
+    /// The most operations of one timed run (`COMMIT_ENTRIES_PER_RUN` for the commit
+    /// workloads, like the peers; unbounded otherwise).
+    pub fn max_ops_per_run(&self) -> u64 {
+        match self {
+            Workload::Commit(_) => COMMIT_ENTRIES_PER_RUN,
+            _ => u64::MAX,
+        }
+    }
+
+    /// Runs one chunk of operations.
+    #[inline]
+    pub fn chunk(&mut self) {
+        match self {
+            Workload::Commit(run) => run.batch(),
+            Workload::TickIdle(idle) => idle.chunk(),
+            Workload::Elect3(elect) => elect.elect(),
+        }
+    }
+
+    /// Operations done so far.
+    pub fn ops(&self) -> u64 {
+        match self {
+            Workload::Commit(run) => run.proposed,
+            Workload::TickIdle(idle) => idle.ticks,
+            Workload::Elect3(elect) => elect.elections,
+        }
+    }
+
+    /// Checks the end state (every entry applied on all nodes) and returns a line of
+    /// statistics.
+    pub fn stats(&self) -> String {
+        match self {
+            Workload::Commit(run) => run.stats(),
+            Workload::TickIdle(idle) => idle.stats(),
+            Workload::Elect3(elect) => elect.stats(),
+        }
+    }
+}
