@@ -260,7 +260,22 @@ impl<C: Command> Raft<C> {
     /// wait in `out`, a new proposal's entry is added to them instead of creating new actions,
     /// so proposals that arrive between two sends go out in one append. The ordering rule still
     /// holds: the grown `Persist` comes before every message that carries its entries.
+    #[inline]
     pub fn step_into(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
+        // The idle path, kept small enough to inline into the host's loop: a tick that fires
+        // no timer on a follower or candidate only counts.
+        if let Event::Tick = event {
+            if self.role != Role::Leader && self.election_elapsed + 1 < self.election_timeout {
+                self.election_elapsed += 1;
+                return;
+            }
+        }
+        self.step_event(event, out);
+    }
+
+    /// Everything but the idle path of [`Raft::step_into`].
+    #[inline(never)]
+    fn step_event(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
         self.step_start = out.len();
         if out.is_empty() {
             // Nothing waits in the buffer: no earlier action can grow.
