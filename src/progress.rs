@@ -47,7 +47,8 @@ impl Progress {
             match_index: 0,
             next_index,
             state: ProgressState::Probe { waiting: false },
-            inflight: VecDeque::with_capacity(inflight_max),
+            // Grows with use: a leader of a quiet cluster never pays for the whole window.
+            inflight: VecDeque::new(),
             inflight_base: 0,
             inflight_max,
             commit_sent: 0,

@@ -13,9 +13,23 @@ pub(crate) fn committed_index(matches: &mut [LogIndex]) -> LogIndex {
     debug_assert!(!matches.is_empty());
     // The k-th largest value, k = majority, is the largest N with a majority at or above N.
     let k = majority(matches.len());
+    if matches.len() <= SMALL {
+        // Clusters are small: an insertion sort beats a general selection by far.
+        for sorted in 1..matches.len() {
+            let mut position = sorted;
+            while position > 0 && matches[position - 1] < matches[position] {
+                matches.swap(position - 1, position);
+                position -= 1;
+            }
+        }
+        return matches[k - 1];
+    }
     let (_, kth, _) = matches.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
     *kth
 }
+
+/// Up to this many voters, `committed_index` sorts in place on the stack.
+pub(crate) const SMALL: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -53,7 +67,7 @@ mod tests {
 
     quickcheck! {
         fn committed_matches_naive(matches: Vec<u64>) -> bool {
-            if matches.is_empty() || matches.len() > 15 {
+            if matches.is_empty() || matches.len() > 20 {
                 return true;
             }
             let expected = committed_naive(&matches);

@@ -726,7 +726,12 @@ impl<C: Command> Raft<C> {
         let Some(first_new) = self.find_first_new(&entries) else {
             return true; // Everything is already here: a duplicate or stale append.
         };
-        let new_entries: Vec<Entry<C>> = entries.drain(first_new..).collect();
+        // Usually every entry is new: keep the message's vector rather than copy it.
+        let new_entries = if first_new == 0 {
+            entries
+        } else {
+            entries.split_off(first_new)
+        };
         let first_index = new_entries[0].index;
         if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
             return false;
@@ -1051,10 +1056,20 @@ impl<C: Command> Raft<C> {
     /// matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N". The term check
     /// is §5.4.2: never commit an earlier term's entry by counting replicas (Figure 8).
     fn maybe_commit(&mut self, out: &mut Vec<Action<C>>) {
-        let mut matches: SmallVec<[LogIndex; 8]> =
-            self.progress.iter().map(|pr| pr.match_index).collect();
-        matches.push(self.log.last_index());
-        let candidate = quorum::committed_index(&mut matches);
+        let last_index = self.log.last_index();
+        let candidate = if self.progress.len() < quorum::SMALL {
+            let mut matches = [0; quorum::SMALL];
+            let voters = self.progress.len() + 1;
+            for (slot, progress) in matches.iter_mut().zip(&self.progress) {
+                *slot = progress.match_index;
+            }
+            matches[voters - 1] = last_index;
+            quorum::committed_index(&mut matches[..voters])
+        } else {
+            let mut matches: Vec<LogIndex> = self.progress.iter().map(|p| p.match_index).collect();
+            matches.push(last_index);
+            quorum::committed_index(&mut matches)
+        };
         if candidate <= self.commit_index || self.log.term_at(candidate) != Some(self.term) {
             return;
         }
