@@ -9,7 +9,6 @@ use std::cell::Cell;
 use pureraft::{Action, Config, Event, Message, Raft, Restored, Role};
 
 #[path = "../benches/harness/mod.rs"]
-#[allow(dead_code)]
 mod harness;
 
 struct Counting;
