@@ -158,8 +158,8 @@ impl From<RestoreError> for InitError {
     }
 }
 
-/// Where in the host's output buffer an action still waits, so that a later proposal can
-/// grow it instead of adding another (see [`Raft::step_into`]).
+/// Where in the host's output buffer an append still waits, and its payload bytes, so that a
+/// later proposal can grow it within the byte bound (see [`Raft::step_into`]).
 #[derive(Clone, Copy, Debug)]
 struct Pending {
     position: usize,
@@ -197,8 +197,9 @@ pub struct Raft<C> {
     votes_granted: SmallVec<[NodeId; 8]>,
     /// Leader only: one entry per peer.
     progress: Vec<Progress>,
-    /// Leader only: the last `Persist::Entries` pushed, if it may still be waiting in `out`.
-    pending_persist: Option<Pending>,
+    /// Leader only: where in `out` the last `Persist::Entries` was pushed, if it may still be
+    /// waiting there.
+    pending_persist: Option<usize>,
     /// Leader only: per peer, the last append pushed, if it may still be waiting in `out`.
     pending_sends: Vec<Option<Pending>>,
     /// Where the current step's actions begin in `out`.
@@ -881,9 +882,8 @@ impl<C: Command> Raft<C> {
             index,
             payload,
         };
-        if let Some(pending) = self.pending_persist {
-            if let Some(Action::Persist(Persist::Entries(entries))) = out.get_mut(pending.position)
-            {
+        if let Some(position) = self.pending_persist {
+            if let Some(Action::Persist(Persist::Entries(entries))) = out.get_mut(position) {
                 let last = entries.last().expect("persisted batches are never empty");
                 if last.index + 1 == index && last.term == self.term {
                     entries.push(entry.clone());
@@ -894,10 +894,7 @@ impl<C: Command> Raft<C> {
         }
         self.log.push(entry.clone());
         self.push_persist(Persist::Entries(vec![entry]), out);
-        self.pending_persist = Some(Pending {
-            position: out.len() - 1,
-            bytes: 0,
-        });
+        self.pending_persist = Some(out.len() - 1);
         index
     }
 
@@ -959,7 +956,7 @@ impl<C: Command> Raft<C> {
             return false;
         }
         let prev_log_index = progress.next_index - 1;
-        let entries = self.log.slice_bounded(
+        let (entries, bytes) = self.log.slice_bounded(
             progress.next_index,
             self.config.max_entries_per_message,
             self.config.max_bytes_per_message,
@@ -968,9 +965,6 @@ impl<C: Command> Raft<C> {
             return false;
         }
         let entries = entries.to_vec();
-        let bytes = entries.iter().fold(0u64, |sum, entry| {
-            sum.saturating_add(entry.payload.size_bytes() as u64)
-        });
         let last_index = prev_log_index + entries.len() as LogIndex;
         let empty = entries.is_empty();
         if !empty || matches!(progress.state, ProgressState::Probe { .. }) {
