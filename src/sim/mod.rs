@@ -437,14 +437,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// lab drops them; keeping them is the harder case).
     pub fn crash(&mut self, id: NodeId) {
         let position = self.position(id);
-        if self.nodes[position].raft.take().is_some() {
-            self.stats.crashes += 1;
-            self.network.drop_inbox(id);
-            self.note(SimEvent::Crashed {
-                node: id,
-                executed: 0,
-                batch: 0,
-            });
+        if self.nodes[position].raft.is_some() {
+            self.take_down(position, 0, 0);
         }
     }
 
@@ -802,11 +796,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     }
 
     fn crash_mid_batch(&mut self, position: usize, executed: usize, batch: usize) {
+        self.stats.crashes_mid_batch += 1;
+        self.take_down(position, executed, batch);
+    }
+
+    /// The crash itself: volatile state and held messages gone, the disk kept.
+    fn take_down(&mut self, position: usize, executed: usize, batch: usize) {
         let id = self.nodes[position].id;
         self.nodes[position].raft = None;
         self.network.drop_inbox(id);
         self.stats.crashes += 1;
-        self.stats.crashes_mid_batch += 1;
         self.note(SimEvent::Crashed {
             node: id,
             executed,
