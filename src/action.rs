@@ -1,7 +1,9 @@
 //! The outputs of `Raft::step`, and the ordering rule the host must keep.
 
+use std::sync::Arc;
+
 use crate::message::Message;
-use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Snapshot, SnapshotMeta, Term};
 
 /// Something the host must do, returned by `Raft::step`.
 ///
@@ -38,6 +40,14 @@ pub enum Action<C> {
     },
     /// The proposal of this step was refused; nothing was appended.
     ProposalRejected(ProposeError),
+    /// A follower received a whole snapshot from its leader (Raft §7). Replace the state
+    /// machine's state with `data`, store the snapshot durably as the one to restart from, and
+    /// delete every stored entry: the stored log continues after `meta.last_index`. Like a
+    /// `Persist`, this is durable before any later action is carried out. Applying resumes at
+    /// `meta.last_index + 1`.
+    InstallSnapshot(Arc<Snapshot>),
+    /// The `Event::SnapshotTaken` of this step was refused; nothing changed.
+    SnapshotRefused(SnapshotError),
 }
 
 /// What to write to durable storage (see `Action::Persist`).
@@ -51,6 +61,10 @@ pub enum Persist<C> {
     /// then append `entries` (contiguous, never empty). Both halves must become durable
     /// together or the deletion alone; never the append without the deletion.
     Entries(Vec<Entry<C>>),
+    /// The snapshot the host reported by `Event::SnapshotTaken` at `last_index` is now the
+    /// one to restart from: store this metadata with it. Stored entries at or below
+    /// `last_index` may then be deleted (they are no longer needed at restart).
+    Snapshot(SnapshotMeta),
 }
 
 /// Why a proposal was refused.
@@ -79,6 +93,47 @@ pub enum ProposeError {
         limit: u64,
     },
 }
+
+/// Why an `Event::SnapshotTaken` was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The snapshot claims an index the node has not handed out by `Apply` yet.
+    NotApplied {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// The node's applied index.
+        applied: LogIndex,
+    },
+    /// The node already holds a snapshot at or past this index (for example one its leader
+    /// sent meanwhile).
+    NotNewer {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// The index of the snapshot the node holds.
+        snapshot_index: LogIndex,
+    },
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::NotApplied { index, applied } => {
+                write!(f, "snapshot at {index} is past the applied index {applied}")
+            }
+            SnapshotError::NotNewer {
+                index,
+                snapshot_index,
+            } => write!(
+                f,
+                "snapshot at {index} is not newer than the held snapshot at {snapshot_index}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
 
 impl std::fmt::Display for ProposeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -26,6 +26,14 @@ pub struct Config {
     pub max_bytes_per_message: u64,
     /// A leader refuses proposals while this many of its entries wait for commit.
     pub max_uncommitted_entries: u64,
+    /// When the host reports a snapshot at index i, the log keeps the entries from
+    /// `i - snapshot_trailing_entries + 1` on in memory, so a follower slightly behind still
+    /// catches up by entries rather than by a whole snapshot. 0 drops every covered entry.
+    pub snapshot_trailing_entries: u64,
+    /// At most this many snapshot bytes in one `InstallSnapshot` message.
+    pub snapshot_chunk_bytes: u64,
+    /// At most this many `InstallSnapshot` chunks in flight to one follower.
+    pub max_inflight_snapshot_chunks: usize,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.
     pub seed: u64,
@@ -36,6 +44,7 @@ impl Config {
     ///
     /// Defaults: election 10 ticks (timeouts in [10, 20)), heartbeat 3 ticks, 64 appends in
     /// flight per follower, 1024 entries and 1 MiB per message, 8192 uncommitted entries,
+    /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
     /// seed = `id`.
     pub fn new(id: NodeId, voters: impl IntoIterator<Item = NodeId>) -> Self {
         Config {
@@ -47,6 +56,9 @@ impl Config {
             max_entries_per_message: 1024,
             max_bytes_per_message: 1 << 20,
             max_uncommitted_entries: 8192,
+            snapshot_trailing_entries: 1024,
+            snapshot_chunk_bytes: 1 << 20,
+            max_inflight_snapshot_chunks: 4,
             seed: id,
         }
     }
@@ -87,6 +99,12 @@ impl Config {
         }
         if self.max_uncommitted_entries == 0 {
             return Err(ConfigError::ZeroBound("max_uncommitted_entries"));
+        }
+        if self.snapshot_chunk_bytes == 0 {
+            return Err(ConfigError::ZeroBound("snapshot_chunk_bytes"));
+        }
+        if self.max_inflight_snapshot_chunks == 0 {
+            return Err(ConfigError::ZeroBound("max_inflight_snapshot_chunks"));
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The inputs of `Raft::step`.
 
 use crate::message::Message;
-use crate::types::NodeId;
+use crate::types::{LogIndex, NodeId};
 
 /// Something that happened to a node: the only way into `Raft::step`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -23,4 +23,15 @@ pub enum Event<C> {
     /// A client asks to replicate a command. The answer is one `ProposalAccepted` or
     /// `ProposalRejected` action in the same step's output.
     Propose(C),
+    /// The host's state machine took a snapshot of its state after applying every entry up
+    /// to `index` (at most the last index an `Apply` handed out), and stored `data` durably.
+    /// The node keeps it to send to followers, answers `Persist::Snapshot` with its metadata,
+    /// and drops the log before it but for `Config::snapshot_trailing_entries` entries. A
+    /// snapshot it cannot take is answered by `Action::SnapshotRefused`.
+    SnapshotTaken {
+        /// The last index the snapshot covers.
+        index: LogIndex,
+        /// The state machine's state, opaque to pureraft.
+        data: Vec<u8>,
+    },
 }

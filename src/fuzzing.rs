@@ -18,10 +18,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::action::{Action, Persist};
 use crate::config::Config;
 use crate::event::Event;
-use crate::message::{AppendOutcome, Message};
+use crate::message::{AppendOutcome, Message, SnapshotOutcome};
 use crate::raft::{Raft, Restored};
 use crate::sim::{Faults, NetworkConfig, Sim, SimConfig};
-use crate::types::{Entry, HardState, LogIndex, NodeId, Payload};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Snapshot, SnapshotMeta};
 
 /// A configuration built from a few arbitrary numbers, always valid: 1-7 voters with ids
 /// 1..=n, this node one of them, small timeouts and bounds.
@@ -35,6 +35,9 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
     config.max_entries_per_message = u.int_in_range(1..=8)?;
     config.max_bytes_per_message = u.int_in_range(1..=64)?;
     config.max_uncommitted_entries = u.int_in_range(1..=32)?;
+    config.snapshot_trailing_entries = u.int_in_range(0..=8)?;
+    config.snapshot_chunk_bytes = u.int_in_range(1..=16)?;
+    config.max_inflight_snapshot_chunks = u.int_in_range(1..=4)?;
     config.seed = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok(config)
@@ -79,6 +82,34 @@ enum FuzzEvent {
         hint_term: i8,
     },
     Raw(Event<u64>),
+    /// The host snapshots `back` entries before its applied index.
+    Snapshot {
+        back: u8,
+        size: u8,
+    },
+    /// One `InstallSnapshot` chunk.
+    Chunk {
+        from: u8,
+        term: i8,
+        index: i8,
+        last_term: i8,
+        offset: u8,
+        len: u8,
+        done: bool,
+        foreign_voters: bool,
+    },
+    SnapshotReceiving {
+        from: u8,
+        term: i8,
+        index: i8,
+        next_offset: u8,
+    },
+    SnapshotDone {
+        from: u8,
+        term: i8,
+        index: i8,
+        match_index: i8,
+    },
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -195,6 +226,67 @@ impl FuzzEvent {
                 receive(from, message)
             }
             FuzzEvent::Raw(event) => event,
+            FuzzEvent::Snapshot { back, size } => Event::SnapshotTaken {
+                index: node.applied_index().saturating_sub(u64::from(back % 4)),
+                data: vec![size; usize::from(size % 40)],
+            },
+            FuzzEvent::Chunk {
+                from,
+                term: t,
+                index,
+                last_term,
+                offset,
+                len,
+                done,
+                foreign_voters,
+            } => {
+                let mut voters = node.config().voters.clone();
+                if foreign_voters {
+                    voters.push(99);
+                }
+                let message = Message::InstallSnapshot {
+                    term: near(term, t),
+                    meta: SnapshotMeta {
+                        last_index: near(last, index),
+                        last_term: near(node.last_term(), last_term),
+                        voters,
+                    },
+                    offset: u64::from(offset % 32),
+                    data: vec![len; usize::from(len % 16)],
+                    done,
+                };
+                receive(from, message)
+            }
+            FuzzEvent::SnapshotReceiving {
+                from,
+                term: t,
+                index,
+                next_offset,
+            } => {
+                let message = Message::InstallSnapshotResponse {
+                    term: near(term, t),
+                    snapshot_index: near(node.snapshot_index(), index),
+                    outcome: SnapshotOutcome::Receiving {
+                        next_offset: u64::from(next_offset),
+                    },
+                };
+                receive(from, message)
+            }
+            FuzzEvent::SnapshotDone {
+                from,
+                term: t,
+                index,
+                match_index,
+            } => {
+                let message = Message::InstallSnapshotResponse {
+                    term: near(term, t),
+                    snapshot_index: near(node.snapshot_index(), index),
+                    outcome: SnapshotOutcome::Done {
+                        match_index: near(last, match_index),
+                    },
+                };
+                receive(from, message)
+            }
         };
         vec![event]
     }
@@ -205,23 +297,41 @@ impl FuzzEvent {
 struct Host {
     node: Raft<u64>,
     disk_hard_state: HardState,
+    /// The stored snapshot's (index, term), or (0, 0).
+    disk_base: (LogIndex, u64),
+    /// The stored entries after `disk_base`.
     disk_log: Vec<Entry<u64>>,
     applied: LogIndex,
 }
 
 impl Host {
     fn new(node: Raft<u64>, restored: &Restored<u64>) -> Self {
+        let disk_base = restored
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.last_index, s.meta.last_term));
         Host {
             disk_hard_state: restored.hard_state,
-            disk_log: restored.entries.clone(),
-            applied: restored.applied,
+            disk_base,
+            disk_log: restored
+                .entries
+                .iter()
+                .filter(|e| e.index > disk_base.0)
+                .cloned()
+                .collect(),
+            applied: restored.applied.max(disk_base.0),
             node,
         }
+    }
+
+    fn disk_last_index(&self) -> LogIndex {
+        self.disk_base.0 + self.disk_log.len() as LogIndex
     }
 
     fn step(&mut self, event: Event<u64>) {
         let before = self.node.status();
         let proposal = matches!(event, Event::Propose(_));
+        let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
         let actions = self.node.step(event);
         let mut outcomes = 0;
         for action in actions {
@@ -236,19 +346,42 @@ impl Host {
                 }
                 Action::Persist(Persist::Entries(entries)) => {
                     let first = entries.first().expect("a persisted batch is never empty");
-                    assert!(first.index >= 1 && first.index <= self.disk_log.len() as u64 + 1);
+                    let base = self.disk_base.0;
+                    assert!(first.index > base && first.index <= self.disk_last_index() + 1);
                     assert!(
                         first.index > before.commit_index,
                         "truncated a committed entry"
                     );
-                    self.disk_log.truncate(first.index as usize - 1);
+                    self.disk_log.truncate((first.index - base - 1) as usize);
                     self.disk_log.extend(entries);
+                }
+                Action::Persist(Persist::Snapshot(meta)) => {
+                    assert!(snapshot_event, "a snapshot recorded without being taken");
+                    assert!(meta.last_index <= self.applied, "snapshot past applied");
+                    assert!(meta.last_index > self.disk_base.0, "snapshot went back");
+                    let covered = (meta.last_index - self.disk_base.0) as usize;
+                    self.disk_log.drain(..covered.min(self.disk_log.len()));
+                    self.disk_base = (meta.last_index, meta.last_term);
+                    outcomes += 1;
+                }
+                Action::InstallSnapshot(snapshot) => {
+                    let index = snapshot.meta.last_index;
+                    assert!(index > before.commit_index, "installed below commit");
+                    assert!(index > self.applied, "applied went back");
+                    self.disk_log.clear();
+                    self.disk_base = (index, snapshot.meta.last_term);
+                    self.applied = index;
+                }
+                Action::SnapshotRefused(_) => {
+                    assert!(snapshot_event, "a refusal without a snapshot");
+                    outcomes += 1;
                 }
                 Action::Send { message, to } => self.check_send(to, &message),
                 Action::Apply(entries) => {
                     for entry in entries {
                         assert_eq!(entry.index, self.applied + 1, "applied out of order");
-                        let durable = self.disk_log.get(entry.index as usize - 1);
+                        let offset = entry.index.checked_sub(self.disk_base.0 + 1);
+                        let durable = offset.and_then(|o| self.disk_log.get(o as usize));
                         assert_eq!(durable, Some(&entry), "applied an entry not on disk");
                         self.applied = entry.index;
                     }
@@ -256,7 +389,8 @@ impl Host {
                 Action::ProposalAccepted { .. } | Action::ProposalRejected(_) => outcomes += 1,
             }
         }
-        assert_eq!(outcomes, usize::from(proposal), "one outcome per proposal");
+        let expected = usize::from(proposal) + usize::from(snapshot_event);
+        assert_eq!(outcomes, expected, "one outcome per proposal or snapshot");
         self.check_after(before);
     }
 
@@ -284,8 +418,12 @@ impl Host {
             Message::AppendEntriesResponse {
                 outcome: AppendOutcome::Accepted { match_index },
                 ..
+            }
+            | Message::InstallSnapshotResponse {
+                outcome: SnapshotOutcome::Done { match_index },
+                ..
             } => {
-                let durable = self.disk_log.len() as u64;
+                let durable = self.disk_last_index();
                 assert!(*match_index <= durable, "acknowledged entries not on disk");
             }
             _ => {}
@@ -309,11 +447,16 @@ impl Host {
             self.disk_hard_state,
             "hard state not durable"
         );
-        assert_eq!(
-            self.node.entries(),
-            self.disk_log.as_slice(),
-            "log not durable"
+        // The node may hold a few entries its snapshot covers; the rest is on disk.
+        let held = self.node.entries();
+        let after_base = &held[held.partition_point(|e| e.index <= self.disk_base.0)..];
+        assert_eq!(after_base, self.disk_log.as_slice(), "log not durable");
+        assert_eq!(now.last_index, self.disk_last_index(), "log not durable");
+        assert!(
+            now.compacted_index <= now.snapshot_index,
+            "compacted past the snapshot"
         );
+        assert_eq!(now.snapshot_index, self.disk_base.0, "snapshot not durable");
     }
 
     fn run(&mut self, u: &mut Unstructured<'_>) {
@@ -350,18 +493,24 @@ enum FuzzRestored {
         vote: Option<u8>,
         term_steps: Vec<u8>,
         applied: u8,
+        /// A snapshot at this index of the log, whose stored entries start `kept_before`
+        /// entries before its end.
+        snapshot_at: Option<u8>,
+        kept_before: u8,
     },
     Raw(Restored<u64>),
 }
 
 impl FuzzRestored {
-    fn build(self) -> Restored<u64> {
+    fn build(self, voters: &[NodeId]) -> Restored<u64> {
         match self {
             FuzzRestored::Shaped {
                 term,
                 vote,
                 term_steps,
                 applied,
+                snapshot_at,
+                kept_before,
             } => {
                 let mut entry_term = 1;
                 let entries: Vec<Entry<u64>> = term_steps
@@ -377,12 +526,30 @@ impl FuzzRestored {
                         }
                     })
                     .collect();
+                let mut entries: Vec<Entry<u64>> = entries;
+                let applied = u64::from(applied).min(entries.len() as u64);
+                let snapshot = snapshot_at
+                    .map(|at| usize::from(at).min(entries.len()))
+                    .filter(|&at| at > 0)
+                    .map(|at| {
+                        let meta = SnapshotMeta {
+                            last_index: at as u64,
+                            last_term: entries[at - 1].term,
+                            voters: voters.to_vec(),
+                        };
+                        entries.drain(..at.saturating_sub(usize::from(kept_before)));
+                        Snapshot {
+                            meta,
+                            data: vec![7; at % 5],
+                        }
+                    });
                 Restored {
                     hard_state: HardState {
                         term: entry_term.max(u64::from(term)),
                         vote: vote.map(|v| u64::from(v % 8)),
                     },
-                    applied: u64::from(applied).min(entries.len() as u64),
+                    snapshot,
+                    applied,
                     entries,
                 }
             }
@@ -400,15 +567,18 @@ pub fn restore(data: &[u8]) {
     let Ok(fuzz_restored) = FuzzRestored::arbitrary(&mut u) else {
         return;
     };
-    let restored = fuzz_restored.build();
+    let restored = fuzz_restored.build(&config.voters);
     let Ok(node) = Raft::new(config, restored.clone()) else {
         return; // A clear error, not a panic: that is the property.
     };
     let status = node.status();
+    let snapshot_index = restored.snapshot.as_ref().map_or(0, |s| s.meta.last_index);
+    let stored_last = restored.entries.last().map_or(0, |e| e.index);
     assert_eq!(status.term, restored.hard_state.term);
     assert_eq!(status.vote, restored.hard_state.vote);
-    assert_eq!(status.last_index, restored.entries.len() as u64);
-    assert_eq!(status.applied_index, restored.applied);
+    assert_eq!(status.last_index, stored_last.max(snapshot_index));
+    assert_eq!(status.applied_index, restored.applied.max(snapshot_index));
+    assert_eq!(status.snapshot_index, snapshot_index);
     Host::new(node, &restored).run(&mut u);
 }
 

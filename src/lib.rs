@@ -81,11 +81,14 @@ pub mod sim;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
-pub use action::{Action, Persist, ProposeError};
+pub use action::{Action, Persist, ProposeError, SnapshotError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use event::Event;
-pub use message::{AppendOutcome, Message, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES};
+pub use message::{
+    AppendOutcome, Message, SnapshotOutcome, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES,
+};
 pub use raft::{InitError, Raft, RestoreError, Restored};
 pub use types::{
-    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term, TERM_MAX,
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
+    Term, TERM_MAX,
 };

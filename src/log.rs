@@ -9,7 +9,7 @@ use crate::types::{Command, Entry, LogIndex, Term};
 /// log and every term is at least `base_term`.
 #[derive(Clone, Debug)]
 pub(crate) struct Log<C> {
-    /// The index just before the first held entry (0 until snapshots exist).
+    /// The index just before the first held entry: 0, or the last compacted index.
     base_index: LogIndex,
     /// The term of the entry at `base_index` (0 for index 0).
     base_term: Term,
@@ -17,16 +17,40 @@ pub(crate) struct Log<C> {
 }
 
 impl<C: Command> Log<C> {
-    /// A log holding `entries`, which the caller has validated as contiguous from 1 with
-    /// non-decreasing terms.
-    pub(crate) fn new(entries: Vec<Entry<C>>) -> Self {
+    /// A log holding `entries` after (`base_index`, `base_term`), which the caller has
+    /// validated as contiguous from `base_index + 1` with non-decreasing terms.
+    pub(crate) fn new(base_index: LogIndex, base_term: Term, entries: Vec<Entry<C>>) -> Self {
         let log = Log {
-            base_index: 0,
-            base_term: 0,
+            base_index,
+            base_term,
             entries,
         };
         debug_assert!(log.is_well_formed());
         log
+    }
+
+    /// The index before the first held entry: entries up to it were compacted away.
+    pub(crate) fn base_index(&self) -> LogIndex {
+        self.base_index
+    }
+
+    /// Drops every entry up to and including `index`, which must be held (or the base).
+    pub(crate) fn compact_to(&mut self, index: LogIndex) {
+        if index <= self.base_index {
+            return;
+        }
+        let term = self.term_at(index).expect("compacting past the log");
+        let count = usize::try_from(index - self.base_index).unwrap_or(usize::MAX);
+        self.entries.drain(..count);
+        self.base_index = index;
+        self.base_term = term;
+    }
+
+    /// Drops the whole log and restarts it after (`index`, `term`): a snapshot replaced it.
+    pub(crate) fn reset(&mut self, index: LogIndex, term: Term) {
+        self.entries.clear();
+        self.base_index = index;
+        self.base_term = term;
     }
 
     pub(crate) fn last_index(&self) -> LogIndex {
@@ -166,6 +190,8 @@ mod tests {
 
     fn log_with_terms(terms: &[u64]) -> Log<u64> {
         Log::new(
+            0,
+            0,
             terms
                 .iter()
                 .enumerate()
@@ -243,7 +269,7 @@ mod tests {
     /// Applies `operations` to both the log and the model; pushes raise the term by the low
     /// bit of their byte, truncations cut at an index in the log.
     fn build(operations: &[Operation]) -> (Log<u64>, Vec<Entry<u64>>) {
-        let mut log: Log<u64> = Log::new(Vec::new());
+        let mut log: Log<u64> = Log::new(0, 0, Vec::new());
         let mut model: Vec<Entry<u64>> = Vec::new();
         for operation in operations {
             match *operation {

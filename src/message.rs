@@ -1,6 +1,6 @@
 //! The messages nodes exchange: one variant per RPC of Raft Figure 2, each with its own fields.
 
-use crate::types::{Command, Entry, LogIndex, Term};
+use crate::types::{Command, Entry, LogIndex, SnapshotMeta, Term};
 
 /// A message between two nodes. The sender is not part of the message: the host knows whom a
 /// message came from and passes it as `Event::Receive { from, .. }`.
@@ -47,6 +47,48 @@ pub enum Message<C> {
         /// Whether the follower's log matched and what it now holds.
         outcome: AppendOutcome,
     },
+    /// InstallSnapshot RPC (Raft §7, Figure 13): one chunk of the leader's snapshot, sent to a
+    /// follower that needs entries the leader has compacted away.
+    InstallSnapshot {
+        /// The leader's term.
+        term: Term,
+        /// What the whole snapshot covers.
+        meta: SnapshotMeta,
+        /// Where `data` starts in the snapshot's bytes.
+        offset: u64,
+        /// The chunk: at most `Config::snapshot_chunk_bytes` bytes.
+        data: Vec<u8>,
+        /// True for the last chunk: the snapshot's size is `offset + data.len()`.
+        done: bool,
+    },
+    /// The answer to an `InstallSnapshot` chunk.
+    InstallSnapshotResponse {
+        /// The follower's current term, for the leader to update itself.
+        term: Term,
+        /// The `meta.last_index` of the snapshot this answers.
+        snapshot_index: LogIndex,
+        /// How far the transfer got.
+        outcome: SnapshotOutcome,
+    },
+}
+
+/// The result of an `InstallSnapshot` chunk on the follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum SnapshotOutcome {
+    /// The follower holds the snapshot's first `next_offset` bytes and wants the rest from
+    /// there (a chunk that did not start at its `next_offset` was not kept).
+    Receiving {
+        /// The offset of the next chunk the follower can use.
+        next_offset: u64,
+    },
+    /// The transfer is over: the follower installed the snapshot, or did not need it, and its
+    /// log matches the leader's up to and including `match_index`, durably.
+    Done {
+        /// The highest index known to match the leader's log.
+        match_index: LogIndex,
+    },
 }
 
 /// The result of an `AppendEntries` on the follower.
@@ -89,22 +131,28 @@ impl<C> Message<C> {
             Message::RequestVote { term, .. }
             | Message::RequestVoteResponse { term, .. }
             | Message::AppendEntries { term, .. }
-            | Message::AppendEntriesResponse { term, .. } => *term,
+            | Message::AppendEntriesResponse { term, .. }
+            | Message::InstallSnapshot { term, .. }
+            | Message::InstallSnapshotResponse { term, .. } => *term,
         }
     }
 
-    /// True for the messages that ask for an answer (`RequestVote`, `AppendEntries`).
+    /// True for the messages that ask for an answer (`RequestVote`, `AppendEntries`,
+    /// `InstallSnapshot`).
     pub fn is_request(&self) -> bool {
         matches!(
             self,
-            Message::RequestVote { .. } | Message::AppendEntries { .. }
+            Message::RequestVote { .. }
+                | Message::AppendEntries { .. }
+                | Message::InstallSnapshot { .. }
         )
     }
 }
 
 impl<C: Command> Message<C> {
     /// An estimate of the message's size on a wire: a fixed header plus each entry's header
-    /// and payload. Used for accounting, never for correctness.
+    /// and payload, or a snapshot chunk's voters and bytes. Used for accounting, never for
+    /// correctness.
     pub fn size_bytes(&self) -> usize {
         match self {
             Message::AppendEntries { entries, .. } => {
@@ -113,6 +161,9 @@ impl<C: Command> Message<C> {
                         .iter()
                         .map(|entry| ENTRY_HEADER_BYTES + entry.payload.size_bytes())
                         .sum::<usize>()
+            }
+            Message::InstallSnapshot { meta, data, .. } => {
+                MESSAGE_HEADER_BYTES + 8 * meta.voters.len() + data.len()
             }
             _ => MESSAGE_HEADER_BYTES,
         }

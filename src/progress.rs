@@ -1,8 +1,9 @@
 //! What a leader knows about each follower's log, and its bounded window of appends in flight.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use crate::types::{LogIndex, NodeId};
+use crate::types::{LogIndex, NodeId, Snapshot};
 
 /// How the leader replicates to one follower (after etcd's progress states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,35 @@ pub(crate) enum ProgressState {
     },
     /// The follower matched: appends are pipelined, up to the inflight bound.
     Replicate,
+    /// The follower needs entries the leader compacted away: a snapshot is being sent in
+    /// chunks (`Progress::transfer`), and no appends.
+    Snapshot,
+}
+
+/// A snapshot being sent to one follower, in chunks of at most `Config::snapshot_chunk_bytes`.
+/// The bytes `[acked, sent)` are in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Transfer {
+    /// The snapshot being sent; kept even if the leader takes a newer one meanwhile, so a
+    /// transfer is never restarted by the leader's own compaction.
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// The follower holds the first `acked` bytes.
+    pub(crate) acked: u64,
+    /// Bytes sent so far, from offset 0.
+    pub(crate) sent: u64,
+    /// The chunk ending at `sent` was the last one.
+    pub(crate) final_sent: bool,
+    /// `acked` at the previous heartbeat, to notice a transfer that stopped moving.
+    pub(crate) acked_at_heartbeat: u64,
+    /// Heartbeat intervals in a row without progress.
+    pub(crate) stalled_heartbeats: u32,
+}
+
+impl Transfer {
+    /// The snapshot's last index.
+    pub(crate) fn index(&self) -> LogIndex {
+        self.snapshot.meta.last_index
+    }
 }
 
 /// The leader's view of one follower. Invariant: `match_index < next_index`.
@@ -38,6 +68,8 @@ pub(crate) struct Progress {
     pub(crate) commit_sent: LogIndex,
     /// `match_index` at the previous heartbeat, to notice a pipeline whose appends were lost.
     pub(crate) match_at_heartbeat: LogIndex,
+    /// The snapshot being sent (Snapshot state only).
+    pub(crate) transfer: Option<Transfer>,
 }
 
 impl Progress {
@@ -53,6 +85,7 @@ impl Progress {
             inflight_max,
             commit_sent: 0,
             match_at_heartbeat: 0,
+            transfer: None,
         }
     }
 
@@ -61,6 +94,7 @@ impl Progress {
         match self.state {
             ProgressState::Probe { waiting } => waiting,
             ProgressState::Replicate => self.inflight.len() >= self.inflight_max,
+            ProgressState::Snapshot => true,
         }
     }
 
@@ -80,6 +114,7 @@ impl Progress {
                 self.inflight.push_back(last_index);
                 self.next_index = last_index + 1;
             }
+            ProgressState::Snapshot => debug_assert!(false, "no appends while snapshotting"),
         }
     }
 
@@ -91,6 +126,7 @@ impl Progress {
             ProgressState::Replicate => {
                 self.inflight.back() == Some(&last_index) && self.next_index == last_index + 1
             }
+            ProgressState::Snapshot => false,
         }
     }
 
@@ -119,16 +155,35 @@ impl Progress {
         if advanced {
             self.match_index = match_index;
         }
-        if let ProgressState::Probe { .. } = self.state {
-            // Matched: pipeline from the first index the follower is not known to hold.
-            self.state = ProgressState::Replicate;
-            self.inflight.clear();
-            self.next_index = self.match_index + 1;
-            self.inflight_base = self.match_index;
-        } else {
-            self.next_index = self.next_index.max(self.match_index + 1);
+        match self.state {
+            ProgressState::Probe { .. } => {
+                // Matched: pipeline from the first index the follower is not known to hold.
+                self.state = ProgressState::Replicate;
+                self.inflight.clear();
+                self.next_index = self.match_index + 1;
+                self.inflight_base = self.match_index;
+            }
+            ProgressState::Replicate | ProgressState::Snapshot => {
+                self.next_index = self.next_index.max(self.match_index + 1);
+            }
         }
         advanced
+    }
+
+    /// Starts sending `snapshot`: no appends until the transfer ends.
+    pub(crate) fn become_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        debug_assert!(snapshot.meta.last_index > self.match_index);
+        self.state = ProgressState::Snapshot;
+        self.inflight.clear();
+        self.next_index = snapshot.meta.last_index + 1;
+        self.transfer = Some(Transfer {
+            snapshot,
+            acked: 0,
+            sent: 0,
+            final_sent: false,
+            acked_at_heartbeat: 0,
+            stalled_heartbeats: 0,
+        });
     }
 
     /// True if a rejection of `rejected_index` answers an append still outstanding: the probe
@@ -142,6 +197,7 @@ impl Progress {
             ProgressState::Probe { waiting } => {
                 waiting && rejected_index.checked_add(1) == Some(self.next_index)
             }
+            ProgressState::Snapshot => false,
             ProgressState::Replicate => {
                 if self.inflight.is_empty() {
                     return false;
@@ -161,6 +217,7 @@ impl Progress {
         debug_assert!(next_index > self.match_index);
         self.state = ProgressState::Probe { waiting: false };
         self.inflight.clear();
+        self.transfer = None;
         self.next_index = next_index;
     }
 
@@ -187,5 +244,10 @@ impl Progress {
             "next beyond the leader's log"
         );
         debug_assert!(self.inflight.len() <= self.inflight_max);
+        debug_assert_eq!(
+            self.state == ProgressState::Snapshot,
+            self.transfer.is_some(),
+            "a transfer exactly in Snapshot state"
+        );
     }
 }

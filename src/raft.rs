@@ -1,18 +1,21 @@
 //! `Raft`: the state machine. `step` handles the term once, then dispatches by role; every
 //! rule of Raft Figure 2 is a function here or in the role handlers.
 
+use std::sync::Arc;
+
 use smallvec::SmallVec;
 
-use crate::action::{Action, Persist, ProposeError};
+use crate::action::{Action, Persist, ProposeError, SnapshotError};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::log::Log;
-use crate::message::{AppendOutcome, Message};
+use crate::message::{AppendOutcome, Message, SnapshotOutcome};
 use crate::progress::{Progress, ProgressState};
 use crate::quorum;
 use crate::rng::Rng;
 use crate::types::{
-    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Status, Term, TERM_MAX,
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
+    Term, TERM_MAX,
 };
 
 /// What a host hands back to [`Raft::new`] at restart: exactly what the `Persist` actions
@@ -23,10 +26,18 @@ use crate::types::{
 pub struct Restored<C> {
     /// The last `Persist::HardState` written.
     pub hard_state: HardState,
-    /// The stored log, from index 1, as the `Persist::Entries` actions left it.
+    /// The snapshot to restart from: the last one stored by `Persist::Snapshot` (with the
+    /// data the host reported in `Event::SnapshotTaken`) or `Action::InstallSnapshot`,
+    /// whichever came last; `None` if there was none.
+    pub snapshot: Option<Snapshot>,
+    /// The stored log as the `Persist::Entries` actions left it: from index 1 without a
+    /// snapshot, otherwise from at most the snapshot's index + 1 (entries the snapshot covers
+    /// may be left in or deleted; they are dropped).
     pub entries: Vec<Entry<C>>,
     /// The highest index the host's state machine has applied durably (0 if it keeps its
-    /// state in memory). Entries up to it count as committed and are not applied again.
+    /// state in memory). Entries up to it count as committed and are not applied again. A
+    /// host restores its state machine from `snapshot`, so applying resumes after the larger
+    /// of this and the snapshot's index.
     pub applied: LogIndex,
 }
 
@@ -34,6 +45,7 @@ impl<C> Default for Restored<C> {
     fn default() -> Self {
         Restored {
             hard_state: HardState::default(),
+            snapshot: None,
             entries: Vec::new(),
             applied: 0,
         }
@@ -85,6 +97,34 @@ pub enum RestoreError {
         /// The last stored index.
         last_index: LogIndex,
     },
+    /// The snapshot's index or term is 0: no snapshot covers the empty prefix.
+    EmptySnapshot,
+    /// The snapshot's index is above `u64::MAX / 2`, which no log reaches.
+    SnapshotIndexBeyondMaximum {
+        /// The snapshot's index.
+        index: LogIndex,
+    },
+    /// The snapshot's term is above the stored current term.
+    SnapshotTermAboveCurrent {
+        /// The snapshot's last term.
+        term: Term,
+        /// The stored current term.
+        current_term: Term,
+    },
+    /// The snapshot's configuration is not this node's (`Config::voters`, in any order).
+    SnapshotVotersDiffer {
+        /// The voters the snapshot records.
+        snapshot: Vec<NodeId>,
+    },
+    /// The stored entry at the snapshot's index has another term than the snapshot.
+    SnapshotConflict {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// The stored entry's term.
+        entry_term: Term,
+        /// The snapshot's term.
+        snapshot_term: Term,
+    },
 }
 
 impl std::fmt::Display for RestoreError {
@@ -118,6 +158,30 @@ impl std::fmt::Display for RestoreError {
             } => write!(
                 f,
                 "applied index {applied} is beyond the last stored entry {last_index}"
+            ),
+            RestoreError::EmptySnapshot => write!(f, "stored snapshot has index or term 0"),
+            RestoreError::SnapshotIndexBeyondMaximum { index } => {
+                write!(
+                    f,
+                    "stored snapshot index {index} is above the maximum {INDEX_MAX}"
+                )
+            }
+            RestoreError::SnapshotTermAboveCurrent { term, current_term } => write!(
+                f,
+                "stored snapshot has term {term}, above the current term {current_term}"
+            ),
+            RestoreError::SnapshotVotersDiffer { snapshot } => write!(
+                f,
+                "stored snapshot records voters {snapshot:?}, not the configured ones"
+            ),
+            RestoreError::SnapshotConflict {
+                index,
+                entry_term,
+                snapshot_term,
+            } => write!(
+                f,
+                "stored entry {index} has term {entry_term}, the snapshot there term \
+                 {snapshot_term}"
             ),
         }
     }
@@ -204,7 +268,30 @@ pub struct Raft<C> {
     pending_sends: Vec<Option<Pending>>,
     /// Where the current step's actions begin in `out`.
     step_start: usize,
+    /// The latest snapshot: taken by the host, installed from a leader, or restored.
+    /// Invariant: the log's base index is at most its index, which is at most `applied_index`.
+    snapshot: Option<Arc<Snapshot>>,
+    /// Follower only: the snapshot being received from the leader of `term`, chunk by chunk.
+    incoming: Option<Incoming>,
 }
+
+/// A snapshot arriving in chunks: the bytes so far, kept while they come from the leader of
+/// one term, for one snapshot, in order.
+#[derive(Clone, Debug)]
+struct Incoming {
+    term: Term,
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+/// After this many heartbeat intervals in a row without an acknowledged chunk, a snapshot
+/// transfer is dropped, releasing what it held back from compaction; the follower is probed
+/// again and gets the latest snapshot if it still needs one.
+const SNAPSHOT_STALL_LIMIT: u32 = 4;
+
+/// The highest snapshot index accepted, from a peer or at restart: like `TERM_MAX`, far beyond
+/// any real log, and it keeps index arithmetic from overflowing.
+const INDEX_MAX: LogIndex = u64::MAX / 2;
 
 impl<C: Command> Raft<C> {
     /// Builds a node from its configuration and what it persisted before (or
@@ -212,7 +299,20 @@ impl<C: Command> Raft<C> {
     /// of the restored term with a fresh randomized election timeout.
     pub fn new(config: Config, restored: Restored<C>) -> Result<Self, InitError> {
         config.validate()?;
-        validate_restored(&restored)?;
+        validate_restored(&restored, &config)?;
+        let Restored {
+            hard_state,
+            snapshot,
+            mut entries,
+            applied,
+        } = restored;
+        let (base_index, base_term) = snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.last_index, s.meta.last_term));
+        // Entries the snapshot covers are committed and applied: drop them.
+        let covered = entries.iter().take_while(|e| e.index <= base_index).count();
+        entries.drain(..covered);
+        let applied = applied.max(base_index);
         let peers: Vec<NodeId> = config
             .voters
             .iter()
@@ -221,13 +321,13 @@ impl<C: Command> Raft<C> {
             .collect();
         let mut raft = Raft {
             peers,
-            term: restored.hard_state.term,
-            vote: restored.hard_state.vote,
+            term: hard_state.term,
+            vote: hard_state.vote,
             role: Role::Follower,
             leader: None,
-            log: Log::new(restored.entries),
-            commit_index: restored.applied,
-            applied_index: restored.applied,
+            log: Log::new(base_index, base_term, entries),
+            commit_index: applied,
+            applied_index: applied,
             leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
@@ -238,6 +338,8 @@ impl<C: Command> Raft<C> {
             pending_persist: None,
             pending_sends: Vec::new(),
             step_start: 0,
+            snapshot: snapshot.map(Arc::new),
+            incoming: None,
             config,
         };
         raft.reset_election_timer();
@@ -286,6 +388,7 @@ impl<C: Command> Raft<C> {
             Event::Tick => self.tick(out),
             Event::Receive { from, message } => self.receive(from, message, out),
             Event::Propose(command) => self.propose(command, out),
+            Event::SnapshotTaken { index, data } => self.take_snapshot(index, data, out),
         }
         #[cfg(debug_assertions)]
         self.check_invariants();
@@ -346,14 +449,35 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// The entries held in memory, in index order.
+    /// The entries held in memory, in index order: those after [`Raft::compacted_index`].
     pub fn entries(&self) -> &[Entry<C>] {
         self.log.entries()
+    }
+
+    /// Entries at or below this index were compacted away (0 if none were).
+    pub fn compacted_index(&self) -> LogIndex {
+        self.log.base_index()
+    }
+
+    /// The latest snapshot: taken by the host, installed from a leader, or restored.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_deref()
+    }
+
+    /// The last index the latest snapshot covers (0 without one).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot.as_ref().map_or(0, |s| s.meta.last_index)
     }
 
     /// The entry at `index`, if held.
     pub fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
         self.log.entry(index)
+    }
+
+    /// The term of the entry at `index`, if held, or if `index` is the compacted index (whose
+    /// term the node keeps); `None` otherwise.
+    pub fn term_at(&self, index: LogIndex) -> Option<Term> {
+        self.log.term_at(index)
     }
 
     /// The configuration the node was built with.
@@ -373,6 +497,8 @@ impl<C: Command> Raft<C> {
             applied_index: self.applied_index,
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
+            snapshot_index: self.snapshot_index(),
+            compacted_index: self.log.base_index(),
         }
     }
 
@@ -445,6 +571,7 @@ impl<C: Command> Raft<C> {
         self.votes_granted.clear();
         self.votes_granted.push(self.config.id);
         self.leader_verified_index = 0;
+        self.incoming = None;
         self.clear_leader_state();
         self.reset_election_timer();
     }
@@ -459,6 +586,7 @@ impl<C: Command> Raft<C> {
             self.term = term;
             self.vote = None;
             self.leader_verified_index = 0;
+            self.incoming = None;
         }
         if self.role != Role::Follower {
             self.role = Role::Follower;
@@ -525,7 +653,7 @@ impl<C: Command> Raft<C> {
         if from == self.config.id {
             return; // Never a second self-vote, never our own append.
         }
-        if !is_well_formed(&message) {
+        if !is_well_formed(&message) || !self.is_our_configuration(&message) {
             // Validate the whole message before changing any state, its term included: a
             // malformed message from a faulty peer must not depose a leader.
             return;
@@ -533,7 +661,7 @@ impl<C: Command> Raft<C> {
         if !self.peers.contains(&from) {
             match message {
                 // A leader unknown to us may hold a newer configuration: follow it.
-                Message::AppendEntries { .. } => {}
+                Message::AppendEntries { .. } | Message::InstallSnapshot { .. } => {}
                 // A removed or unknown node gets no vote and does not move our term.
                 Message::RequestVote { .. } => {
                     self.send(from, self.vote_response(false), out);
@@ -547,7 +675,11 @@ impl<C: Command> Raft<C> {
         if term > self.term {
             // Figure 2, all servers: "If RPC request or response contains term T >
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
-            let leader = matches!(message, Message::AppendEntries { .. }).then_some(from);
+            let leader = matches!(
+                message,
+                Message::AppendEntries { .. } | Message::InstallSnapshot { .. }
+            )
+            .then_some(from);
             if self.become_follower(term, leader) {
                 self.persist_hard_state(out);
             }
@@ -585,6 +717,32 @@ impl<C: Command> Raft<C> {
                     self.handle_append_response(from, outcome, out);
                 }
             }
+            Message::InstallSnapshot {
+                meta,
+                offset,
+                data,
+                done,
+                ..
+            } => self.handle_install_snapshot(from, meta, offset, data, done, out),
+            Message::InstallSnapshotResponse {
+                snapshot_index,
+                outcome,
+                ..
+            } => {
+                if self.role == Role::Leader {
+                    self.handle_snapshot_response(from, snapshot_index, outcome, out);
+                }
+            }
+        }
+    }
+
+    /// A snapshot records the configuration it was taken in; until membership changes exist,
+    /// one that names other voters than ours cannot come from a correct leader of this
+    /// cluster, and storing it would leave state `Raft::new` refuses at restart.
+    fn is_our_configuration(&self, message: &Message<C>) -> bool {
+        match message {
+            Message::InstallSnapshot { meta, .. } => same_voters(&meta.voters, &self.config.voters),
+            _ => true,
         }
     }
 
@@ -602,7 +760,13 @@ impl<C: Command> Raft<C> {
                 };
                 self.send_append_response(from, outcome, out);
             }
-            Message::RequestVoteResponse { .. } | Message::AppendEntriesResponse { .. } => {}
+            Message::InstallSnapshot { meta, .. } => {
+                let outcome = SnapshotOutcome::Receiving { next_offset: 0 };
+                self.send_snapshot_response(from, meta.last_index, outcome, out);
+            }
+            Message::RequestVoteResponse { .. }
+            | Message::AppendEntriesResponse { .. }
+            | Message::InstallSnapshotResponse { .. } => {}
         }
     }
 
@@ -660,18 +824,9 @@ impl<C: Command> Raft<C> {
         leader_commit: LogIndex,
         out: &mut Vec<Action<C>>,
     ) {
-        match self.role {
-            // Election safety: only one leader per term, and it is us. A correct peer never
-            // sends this; ignore it.
-            Role::Leader => return,
-            // Figure 2, candidates: "If AppendEntries RPC received from new leader: convert to
-            // follower". The vote for this term is kept.
-            Role::Candidate => {
-                self.become_follower(self.term, Some(leader));
-            }
-            Role::Follower => self.set_leader(Some(leader)),
+        if !self.follow(leader) {
+            return;
         }
-        self.election_elapsed = 0;
         // Entries at or below our commit index are committed, so they match the leader's
         // (Leader Completeness, §5.4.3): treat that prefix as matching, truncate nothing there.
         let prev_matches = prev_log_index < self.commit_index
@@ -697,6 +852,134 @@ impl<C: Command> Raft<C> {
         }
         let match_index = self.leader_verified_index.max(self.commit_index);
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
+    }
+
+    /// A leader of our term contacted us: follow it and reset the election timer. Returns false
+    /// if we lead this term ourselves (a correct peer never sends that: ignore it).
+    fn follow(&mut self, leader: NodeId) -> bool {
+        match self.role {
+            // Election safety: only one leader per term, and it is us.
+            Role::Leader => return false,
+            // Figure 2, candidates: "If AppendEntries RPC received from new leader: convert to
+            // follower". The vote for this term is kept.
+            Role::Candidate => {
+                self.become_follower(self.term, Some(leader));
+            }
+            Role::Follower => self.set_leader(Some(leader)),
+        }
+        self.election_elapsed = 0;
+        true
+    }
+
+    /// Figure 13, InstallSnapshot receiver, with the message's term equal to ours. Chunks are
+    /// kept only in order; the last one installs the snapshot, unless the log already holds
+    /// what it covers (correctness.md §4: at or below our commit, ignore it; its last entry in
+    /// our log, keep the suffix and commit up to it).
+    fn handle_install_snapshot(
+        &mut self,
+        leader: NodeId,
+        meta: SnapshotMeta,
+        offset: u64,
+        data: Vec<u8>,
+        done: bool,
+        out: &mut Vec<Action<C>>,
+    ) {
+        if !self.follow(leader) {
+            return;
+        }
+        let index = meta.last_index;
+        if index <= self.commit_index {
+            // Everything it covers is committed here, and committed entries match every later
+            // leader's log: nothing to install.
+            self.incoming = None;
+            let match_index = self.leader_verified_index.max(self.commit_index);
+            let outcome = SnapshotOutcome::Done { match_index };
+            self.send_snapshot_response(leader, index, outcome, out);
+            return;
+        }
+        if self.log.term_at(index) == Some(meta.last_term) {
+            // Figure 13 rule 6: the snapshot's last entry is in our log, so (log matching) is
+            // everything before it. It is committed on the leader: commit and apply it from
+            // our own log, and keep the entries after it.
+            self.incoming = None;
+            self.leader_verified_index = self.leader_verified_index.max(index);
+            self.commit_index = index;
+            self.apply_committed(out);
+            let outcome = SnapshotOutcome::Done {
+                match_index: self.leader_verified_index,
+            };
+            self.send_snapshot_response(leader, index, outcome, out);
+            return;
+        }
+        let continues = self
+            .incoming
+            .as_ref()
+            .is_some_and(|incoming| incoming.term == self.term && incoming.meta == meta);
+        if offset == 0 && !continues {
+            self.incoming = Some(Incoming {
+                term: self.term,
+                meta,
+                data: Vec::new(),
+            });
+        }
+        let Some(incoming) = self.incoming.as_mut().filter(|_| offset == 0 || continues) else {
+            // A later chunk of a transfer we do not hold: ask for it from the start.
+            let outcome = SnapshotOutcome::Receiving { next_offset: 0 };
+            self.send_snapshot_response(leader, index, outcome, out);
+            return;
+        };
+        let held = incoming.data.len() as u64;
+        if offset != held {
+            // Out of order (a chunk was lost or reordered): ask for the next one we can use.
+            let outcome = SnapshotOutcome::Receiving { next_offset: held };
+            self.send_snapshot_response(leader, index, outcome, out);
+            return;
+        }
+        if incoming.data.is_empty() {
+            incoming.data = data;
+        } else {
+            incoming.data.extend_from_slice(&data);
+        }
+        if !done {
+            let next_offset = incoming.data.len() as u64;
+            let outcome = SnapshotOutcome::Receiving { next_offset };
+            self.send_snapshot_response(leader, index, outcome, out);
+            return;
+        }
+        let Incoming { meta, data, .. } = self.incoming.take().expect("checked above");
+        self.install_snapshot(Snapshot { meta, data }, out);
+        let outcome = SnapshotOutcome::Done { match_index: index };
+        self.send_snapshot_response(leader, index, outcome, out);
+    }
+
+    /// Figure 13 rules 7 and 8: the snapshot replaces the whole log and the state machine.
+    fn install_snapshot(&mut self, snapshot: Snapshot, out: &mut Vec<Action<C>>) {
+        let (index, term) = (snapshot.meta.last_index, snapshot.meta.last_term);
+        debug_assert!(index > self.commit_index);
+        self.log.reset(index, term);
+        self.commit_index = index;
+        self.applied_index = index;
+        self.leader_verified_index = index;
+        let snapshot = Arc::new(snapshot);
+        self.snapshot = Some(Arc::clone(&snapshot));
+        // A durability barrier like a Persist: nothing waiting before it may grow.
+        self.pending_persist = None;
+        out.push(Action::InstallSnapshot(snapshot));
+    }
+
+    fn send_snapshot_response(
+        &self,
+        leader: NodeId,
+        snapshot_index: LogIndex,
+        outcome: SnapshotOutcome,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let message = Message::InstallSnapshotResponse {
+            term: self.term,
+            snapshot_index,
+            outcome,
+        };
+        self.send(leader, message, out);
     }
 
     /// Figure 2 receiver rule 2: the log has no entry at `prev_log_index` with
@@ -787,17 +1070,7 @@ impl<C: Command> Raft<C> {
             return;
         };
         match outcome {
-            AppendOutcome::Accepted { match_index } => {
-                if match_index > self.log.last_index() {
-                    return; // An answer to a request we never sent.
-                }
-                // match = max(match, answer): reordered answers never move it back.
-                if self.progress[slot].accepted(match_index) {
-                    self.maybe_commit(out);
-                }
-                self.send_entries(slot, out);
-                self.maybe_send_commit(slot, out);
-            }
+            AppendOutcome::Accepted { match_index } => self.handle_accepted(slot, match_index, out),
             AppendOutcome::Rejected {
                 rejected_index,
                 hint_index,
@@ -808,6 +1081,186 @@ impl<C: Command> Raft<C> {
                 }
             }
         }
+    }
+
+    /// The follower at `slot` holds the leader's log up to `match_index`, durably.
+    fn handle_accepted(&mut self, slot: usize, match_index: LogIndex, out: &mut Vec<Action<C>>) {
+        if match_index > self.log.last_index() {
+            return; // An answer to a request we never sent.
+        }
+        let progress = &mut self.progress[slot];
+        if progress.state == ProgressState::Snapshot && match_index >= self.log.base_index() {
+            // Entries can take it from here: the transfer is over (or no longer needed).
+            let next_index = progress.match_index.max(match_index) + 1;
+            progress.become_probe(next_index);
+            self.compact();
+        }
+        // match = max(match, answer): reordered answers never move it back.
+        if self.progress[slot].accepted(match_index) {
+            self.maybe_commit(out);
+        }
+        self.send_entries(slot, out);
+        self.maybe_send_commit(slot, out);
+    }
+
+    /// Figure 13 on the leader's side: a chunk was acknowledged (more may go), or the transfer
+    /// is over.
+    fn handle_snapshot_response(
+        &mut self,
+        from: NodeId,
+        snapshot_index: LogIndex,
+        outcome: SnapshotOutcome,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let Some(slot) = self.peer_slot(from) else {
+            return;
+        };
+        match outcome {
+            SnapshotOutcome::Done { match_index } => self.handle_accepted(slot, match_index, out),
+            SnapshotOutcome::Receiving { next_offset } => {
+                let Some(transfer) = self.progress[slot].transfer.as_mut() else {
+                    return;
+                };
+                // Only news moves the transfer: a stale, duplicated or out-of-order answer
+                // changes nothing (a lost chunk is sent again at the next heartbeat).
+                if transfer.index() != snapshot_index
+                    || next_offset <= transfer.acked
+                    || next_offset > transfer.sent
+                {
+                    return;
+                }
+                transfer.acked = next_offset;
+                transfer.stalled_heartbeats = 0;
+                self.send_chunks(slot, out);
+            }
+        }
+    }
+
+    /// Starts sending the latest snapshot to `slot`, whose next entry was compacted away.
+    /// Returns true if a chunk was sent.
+    fn start_transfer(&mut self, slot: usize, out: &mut Vec<Action<C>>) -> bool {
+        let Some(snapshot) = self.snapshot.clone() else {
+            debug_assert!(false, "a compacted log always has a snapshot");
+            return false;
+        };
+        self.progress[slot].become_snapshot(snapshot);
+        self.send_chunks(slot, out);
+        true
+    }
+
+    /// Sends the next chunks of the transfer to `slot`, up to the bound in flight.
+    fn send_chunks(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let chunk = self.config.snapshot_chunk_bytes;
+        let max_inflight = self.config.max_inflight_snapshot_chunks as u64;
+        let progress = &mut self.progress[slot];
+        let to = progress.id;
+        let Some(transfer) = progress.transfer.as_mut() else {
+            return;
+        };
+        let size = transfer.snapshot.data.len() as u64;
+        while !transfer.final_sent
+            && (transfer.sent - transfer.acked).div_ceil(chunk) < max_inflight
+        {
+            let offset = transfer.sent;
+            let end = size.min(offset.saturating_add(chunk));
+            // Both within the data: `offset <= end <= size`, and `size` came from a length.
+            let data = transfer.snapshot.data[offset as usize..end as usize].to_vec();
+            transfer.sent = end;
+            transfer.final_sent = end == size;
+            let message = Message::InstallSnapshot {
+                term: self.term,
+                meta: transfer.snapshot.meta.clone(),
+                offset,
+                data,
+                done: transfer.final_sent,
+            };
+            out.push(Action::Send { to, message });
+        }
+    }
+
+    /// A heartbeat interval passed during a transfer to `slot`: if no chunk was acknowledged
+    /// since the last one, send again from the last acknowledged byte; after
+    /// `SNAPSHOT_STALL_LIMIT` such intervals, drop the transfer and probe afresh.
+    fn snapshot_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let progress = &mut self.progress[slot];
+        let Some(transfer) = progress.transfer.as_mut() else {
+            return;
+        };
+        let moved = transfer.acked != transfer.acked_at_heartbeat;
+        transfer.acked_at_heartbeat = transfer.acked;
+        if moved {
+            transfer.stalled_heartbeats = 0;
+            return;
+        }
+        transfer.stalled_heartbeats += 1;
+        if transfer.stalled_heartbeats > SNAPSHOT_STALL_LIMIT {
+            let next_index = progress.match_index + 1;
+            progress.become_probe(next_index);
+            self.compact();
+            self.send_append(slot, true, out);
+            return;
+        }
+        transfer.sent = transfer.acked;
+        transfer.final_sent = false;
+        self.send_chunks(slot, out);
+    }
+
+    // ----- snapshots and compaction -----
+
+    /// The host snapshotted its state machine up to `index` (an `Event::SnapshotTaken`).
+    fn take_snapshot(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
+        if index > self.applied_index {
+            let error = SnapshotError::NotApplied {
+                index,
+                applied: self.applied_index,
+            };
+            out.push(Action::SnapshotRefused(error));
+            return;
+        }
+        let snapshot_index = self.snapshot_index();
+        if index <= snapshot_index {
+            let error = SnapshotError::NotNewer {
+                index,
+                snapshot_index,
+            };
+            out.push(Action::SnapshotRefused(error));
+            return;
+        }
+        let last_term = self
+            .log
+            .term_at(index)
+            .expect("entries after the snapshot up to the applied index are held");
+        let meta = SnapshotMeta {
+            last_index: index,
+            last_term,
+            voters: self.config.voters.clone(),
+        };
+        self.snapshot = Some(Arc::new(Snapshot {
+            meta: meta.clone(),
+            data,
+        }));
+        self.push_persist(Persist::Snapshot(meta), out);
+        self.compact();
+    }
+
+    /// Drops the entries the latest snapshot covers, but for the last
+    /// `snapshot_trailing_entries` of them, and never past a snapshot still being sent to a
+    /// follower: its catch-up continues by entries from that snapshot's index, so a follower
+    /// is never sent snapshot after snapshot while the leader keeps compacting.
+    fn compact(&mut self) {
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        let mut target = snapshot
+            .meta
+            .last_index
+            .saturating_sub(self.config.snapshot_trailing_entries);
+        for progress in &self.progress {
+            if let Some(transfer) = &progress.transfer {
+                target = target.min(transfer.index());
+            }
+        }
+        self.log.compact_to(target);
     }
 
     /// Moves `next_index` back after a rejection. A rejection is matched to the append it
@@ -827,7 +1280,13 @@ impl<C: Command> Raft<C> {
         // Skip every entry of a term the follower cannot match in one step: the largest index
         // at or below the hint whose term is at most the follower's term there.
         let search = hint_index.min(rejected_index);
-        let (match_guess, _) = self.log.last_index_with_term_at_most(search, hint_term);
+        let match_guess = if search < self.log.base_index() {
+            // The follower's log ends before ours begins: the next append finds the gap and
+            // sends the snapshot.
+            search
+        } else {
+            self.log.last_index_with_term_at_most(search, hint_term).0
+        };
         let next_index = (match_guess + 1).clamp(progress.match_index + 1, rejected_index);
         self.progress[slot].become_probe(next_index);
         true
@@ -956,6 +1415,10 @@ impl<C: Command> Raft<C> {
             return false;
         }
         let prev_log_index = progress.next_index - 1;
+        if prev_log_index < self.log.base_index() {
+            // Raft §7: the entries it needs are compacted away.
+            return self.start_transfer(slot, out);
+        }
         let (entries, bytes) = self.log.slice_bounded(
             progress.next_index,
             self.config.max_entries_per_message,
@@ -981,9 +1444,10 @@ impl<C: Command> Raft<C> {
     }
 
     /// An empty append from the follower's match index: a heartbeat or commit notice that
-    /// cannot be rejected by a follower still receiving earlier appends.
+    /// cannot be rejected by a follower still receiving earlier appends. (If compaction passed
+    /// that index, from the first index whose term the leader still knows.)
     fn send_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
-        let prev_log_index = self.progress[slot].match_index;
+        let prev_log_index = self.progress[slot].match_index.max(self.log.base_index());
         self.push_append(slot, prev_log_index, Vec::new(), out);
     }
 
@@ -1042,6 +1506,7 @@ impl<C: Command> Raft<C> {
                 ProgressState::Probe { .. } => {
                     self.send_append(slot, true, out);
                 }
+                ProgressState::Snapshot => self.snapshot_heartbeat(slot, out),
             }
         }
     }
@@ -1140,6 +1605,15 @@ impl<C: Command> Raft<C> {
             self.log.last_term() <= self.term,
             "log term above current term"
         );
+        let snapshot_index = self.snapshot_index();
+        debug_assert!(
+            self.log.base_index() <= snapshot_index,
+            "compacted past the snapshot"
+        );
+        debug_assert!(
+            snapshot_index <= self.applied_index,
+            "snapshot beyond the applied index"
+        );
         match self.role {
             Role::Leader => {
                 debug_assert_eq!(self.leader, Some(self.config.id));
@@ -1178,8 +1652,30 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
             entries,
             ..
         } => is_well_formed_append(*term, *prev_log_index, *prev_log_term, entries),
-        Message::RequestVoteResponse { .. } | Message::AppendEntriesResponse { .. } => true,
+        // A snapshot covers at least one entry, of a term no later than the sender's; its
+        // chunk fits in the offsets.
+        Message::InstallSnapshot {
+            term,
+            meta,
+            offset,
+            data,
+            ..
+        } => {
+            meta.last_index > 0
+                && meta.last_index <= INDEX_MAX
+                && meta.last_term > 0
+                && meta.last_term <= *term
+                && offset.checked_add(data.len() as u64).is_some()
+        }
+        Message::RequestVoteResponse { .. }
+        | Message::AppendEntriesResponse { .. }
+        | Message::InstallSnapshotResponse { .. } => true,
     }
+}
+
+/// True if `a` and `b` name the same voters, in any order (each list has no duplicates).
+fn same_voters(a: &[NodeId], b: &[NodeId]) -> bool {
+    a.len() == b.len() && a.iter().all(|voter| b.contains(voter)) && b.iter().all(|v| a.contains(v))
 }
 
 /// Checks an append as a whole: entries contiguous from `prev_log_index + 1`, terms
@@ -1208,7 +1704,7 @@ fn is_well_formed_append<C>(
     true
 }
 
-fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
+fn validate_restored<C>(restored: &Restored<C>, config: &Config) -> Result<(), RestoreError> {
     let current_term = restored.hard_state.term;
     if current_term == 0 && restored.hard_state.vote.is_some() {
         return Err(RestoreError::VoteInTermZero);
@@ -1216,9 +1712,40 @@ fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
     if current_term > TERM_MAX {
         return Err(RestoreError::TermBeyondMaximum { term: current_term });
     }
+    let (base_index, base_term) = match &restored.snapshot {
+        None => (0, 0),
+        Some(snapshot) => {
+            let meta = &snapshot.meta;
+            if meta.last_index == 0 || meta.last_term == 0 {
+                return Err(RestoreError::EmptySnapshot);
+            }
+            if meta.last_index > INDEX_MAX {
+                return Err(RestoreError::SnapshotIndexBeyondMaximum {
+                    index: meta.last_index,
+                });
+            }
+            if meta.last_term > current_term {
+                return Err(RestoreError::SnapshotTermAboveCurrent {
+                    term: meta.last_term,
+                    current_term,
+                });
+            }
+            if !same_voters(&meta.voters, &config.voters) {
+                return Err(RestoreError::SnapshotVotersDiffer {
+                    snapshot: meta.voters.clone(),
+                });
+            }
+            (meta.last_index, meta.last_term)
+        }
+    };
+    // Without a snapshot the log starts at 1; with one, anywhere up to just after it.
     let mut previous_term = 0;
-    for (position, entry) in restored.entries.iter().enumerate() {
-        let expected = position as LogIndex + 1;
+    let first_index = match (&restored.snapshot, restored.entries.first()) {
+        (Some(_), Some(first)) if (1..=base_index + 1).contains(&first.index) => first.index,
+        (Some(_), _) => base_index + 1,
+        (None, _) => 1,
+    };
+    for (expected, entry) in (first_index..).zip(&restored.entries) {
         if entry.index != expected {
             return Err(RestoreError::IndexGap {
                 expected,
@@ -1238,9 +1765,22 @@ fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
                 current_term,
             });
         }
+        if entry.index == base_index && entry.term != base_term {
+            return Err(RestoreError::SnapshotConflict {
+                index: base_index,
+                entry_term: entry.term,
+                snapshot_term: base_term,
+            });
+        }
+        if entry.index == base_index + 1 && entry.term < base_term {
+            return Err(RestoreError::TermDecreases { index: entry.index });
+        }
         previous_term = entry.term;
     }
-    let last_index = restored.entries.len() as LogIndex;
+    let last_index = restored
+        .entries
+        .last()
+        .map_or(base_index, |entry| entry.index.max(base_index));
     if restored.applied > last_index {
         return Err(RestoreError::AppliedBeyondLog {
             applied: restored.applied,

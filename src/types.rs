@@ -151,4 +151,35 @@ pub struct Status {
     pub last_index: LogIndex,
     /// The term of the last entry in the log.
     pub last_term: Term,
+    /// The last index covered by the node's latest snapshot (0 without one).
+    pub snapshot_index: LogIndex,
+    /// Entries at or below this index were compacted away; the log holds the ones after it.
+    pub compacted_index: LogIndex,
+}
+
+/// What a snapshot covers: everything up to and including `last_index`, and the cluster
+/// configuration at that point (Raft §7, Figure 12: "last included index", "last included
+/// term", "last config").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SnapshotMeta {
+    /// The index of the last entry the snapshot replaces.
+    pub last_index: LogIndex,
+    /// The term of that entry.
+    pub last_term: Term,
+    /// The voters of the configuration in force at `last_index`.
+    pub voters: Vec<NodeId>,
+}
+
+/// A snapshot of the host's state machine: its metadata and the host's bytes, which pureraft
+/// never looks into. It holds the latest one in memory to send it to followers that need it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Snapshot {
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// The state machine's state after applying every entry up to `meta.last_index`.
+    pub data: Vec<u8>,
 }

@@ -81,6 +81,7 @@ impl Disk {
             hard_state: self.hard_state,
             entries: self.entries.clone(),
             applied,
+            snapshot: None,
         }
     }
 }

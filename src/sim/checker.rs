@@ -1,13 +1,65 @@
 //! The invariant checker: ghost state over the whole run, checked after every step and on
 //! every action a node emits (DESIGN §3, correctness.md §1).
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
 
-use crate::message::{AppendOutcome, Message};
+use crate::message::{AppendOutcome, Message, SnapshotOutcome};
 use crate::quorum;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
 use crate::Raft;
+
+/// A stored or in-memory log that may start after a snapshot: entries after (`base`,
+/// `base_term`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogView<'a, C> {
+    pub(crate) base: LogIndex,
+    pub(crate) base_term: Term,
+    pub(crate) entries: &'a [Entry<C>],
+}
+
+impl<'a, C> LogView<'a, C> {
+    pub(crate) fn last_index(&self) -> LogIndex {
+        self.base + self.entries.len() as LogIndex
+    }
+
+    pub(crate) fn last_term(&self) -> Term {
+        self.entries.last().map_or(self.base_term, |e| e.term)
+    }
+
+    /// The entry at `index`, if held after the base.
+    pub(crate) fn get(&self, index: LogIndex) -> Option<&'a Entry<C>> {
+        let offset = index.checked_sub(self.base + 1)?;
+        self.entries.get(usize::try_from(offset).ok()?)
+    }
+
+    /// The term at `index`: the base's, or a held entry's.
+    pub(crate) fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index == self.base {
+            return Some(self.base_term);
+        }
+        self.get(index).map(|e| e.term)
+    }
+
+    /// True if the view holds (`index`, `term`), or covers `index` by its snapshot (every
+    /// index at or below the base is committed, so it holds the committed entry there).
+    pub(crate) fn holds(&self, index: LogIndex, term: Term) -> bool {
+        index < self.base || self.term_at(index) == Some(term)
+    }
+}
+
+/// The state of the simulated state machine after applying `entry` to a state `previous`: a
+/// hash chain, so equal states mean equal histories.
+pub(crate) fn chain<C: Hash>(previous: u64, entry: &Entry<C>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    previous.hash(&mut hasher);
+    entry.index.hash(&mut hasher);
+    entry.term.hash(&mut hasher);
+    entry.payload.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// What the checker remembers of one node between steps.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +91,8 @@ pub(crate) struct Checker<C> {
     /// For each committed entry, the term of the first node seen applying it: an upper bound
     /// on the term in which it was committed (the committing leader applies first).
     commit_terms: Vec<Term>,
+    /// The state machine's state after each committed entry (`chain`), index i at i - 1.
+    states: Vec<u64>,
     /// One vote per term across restarts: the candidate each (voter, term) granted.
     grants: HashMap<(NodeId, Term), NodeId>,
     pub(crate) nodes: HashMap<NodeId, NodeGhost>,
@@ -50,7 +104,7 @@ pub(crate) struct Checker<C> {
 pub(crate) struct PeerView<'a, C> {
     pub(crate) id: NodeId,
     pub(crate) term: Option<Term>,
-    pub(crate) durable: &'a [Entry<C>],
+    pub(crate) durable: LogView<'a, C>,
 }
 
 /// A violated invariant, described.
@@ -64,6 +118,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             written: HashMap::new(),
             committed: Vec::new(),
             commit_terms: Vec::new(),
+            states: Vec::new(),
             grants: HashMap::new(),
             nodes: ids.iter().map(|&id| (id, NodeGhost::default())).collect(),
             checks: 0,
@@ -75,14 +130,65 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         &self.committed
     }
 
-    /// A node restarted: its volatile ghost state starts over; durable facts stay.
-    pub(crate) fn restarted(&mut self, id: NodeId) {
+    /// The state after applying every committed entry up to `index` (0: the empty state).
+    pub(crate) fn state_at(&self, index: LogIndex) -> Option<u64> {
+        match index {
+            0 => Some(0),
+            _ => self.states.get(usize::try_from(index - 1).ok()?).copied(),
+        }
+    }
+
+    /// A node restarted, its state machine restored from its snapshot at `snapshot_index`
+    /// (0 without one): its volatile ghost state starts over; durable facts stay.
+    pub(crate) fn restarted(&mut self, id: NodeId, snapshot_index: LogIndex) {
         let ghost = self.nodes.entry(id).or_default();
         ghost.last_role = None;
         ghost.leader_tail = None;
         ghost.leader_matches.clear();
         ghost.commit_index = 0;
-        ghost.applied_index = 0;
+        ghost.applied_index = snapshot_index;
+    }
+
+    /// A snapshot's state must be what the committed entries it covers produce (checked when
+    /// a node takes one, installs one, or restarts from one).
+    pub(crate) fn check_snapshot_state(
+        &mut self,
+        id: NodeId,
+        index: LogIndex,
+        state: u64,
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        match self.state_at(index) {
+            Some(expected) if expected == state => Ok(()),
+            Some(_) => Err(format!(
+                "node {id} holds a snapshot at {index} whose state differs from the committed \
+                 entries'"
+            )),
+            None => Err(format!(
+                "node {id} holds a snapshot at {index}, past the {} entries ever committed",
+                self.states.len()
+            )),
+        }
+    }
+
+    /// A follower installed a snapshot at `index` with `state`: its applied index jumps
+    /// forward, never back, and its state is the committed one.
+    pub(crate) fn on_install(
+        &mut self,
+        id: NodeId,
+        index: LogIndex,
+        state: u64,
+    ) -> Result<(), Violation> {
+        self.check_snapshot_state(id, index, state)?;
+        let ghost = self.nodes.entry(id).or_default();
+        if index <= ghost.applied_index {
+            return Err(format!(
+                "node {id} installed a snapshot at {index} after applying {}: applied went back",
+                ghost.applied_index
+            ));
+        }
+        ghost.applied_index = index;
+        Ok(())
     }
 
     /// Durability (§3.6): term never goes backwards across restarts; within a term the vote is
@@ -114,18 +220,20 @@ impl<C: Clone + Debug + Eq> Checker<C> {
     pub(crate) fn on_persist_entries(
         &mut self,
         id: NodeId,
-        durable: &[Entry<C>],
+        durable: LogView<'_, C>,
         entries: &[Entry<C>],
     ) -> Result<(), Violation> {
         self.checks += 1;
         let Some(first) = entries.first() else {
             return Err(format!("node {id} persisted an empty batch"));
         };
-        if first.index == 0 || first.index > durable.len() as LogIndex + 1 {
+        if first.index <= durable.base || first.index > durable.last_index() + 1 {
             return Err(format!(
-                "node {id} persisted index {} with {} entries stored: a gap",
+                "node {id} persisted index {} with entries {}..={} stored: a gap or below its \
+                 snapshot",
                 first.index,
-                durable.len()
+                durable.base + 1,
+                durable.last_index()
             ));
         }
         for (offset, entry) in entries.iter().enumerate() {
@@ -137,7 +245,8 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         // index. (A stale minority node may lose an entry committed elsewhere; that is legal,
         // and leader completeness and state machine safety catch any real loss.)
         let commit_index = self.nodes.get(&id).map_or(0, |ghost| ghost.commit_index);
-        for old in &durable[first.index as usize - 1..] {
+        let kept = (first.index - durable.base - 1) as usize;
+        for old in &durable.entries[kept..] {
             let replacement = entries.get((old.index - first.index) as usize);
             let kept = replacement.is_some_and(|new| new.term == old.term);
             if !kept && old.index <= commit_index {
@@ -147,11 +256,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 ));
             }
         }
-        let mut previous_term = if first.index == 1 {
-            0
-        } else {
-            durable[first.index as usize - 2].term
-        };
+        let mut previous_term = durable
+            .term_at(first.index - 1)
+            .expect("checked: the write continues the stored log");
         for entry in entries {
             if entry.term < previous_term {
                 return Err(format!(
@@ -185,7 +292,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         message: &Message<C>,
         sender_term: Term,
         durable_hard_state: HardState,
-        durable_log: &[Entry<C>],
+        durable_log: LogView<'_, C>,
     ) -> Result<(), Violation> {
         self.checks += 1;
         if message.term() > sender_term {
@@ -215,10 +322,14 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             Message::AppendEntriesResponse {
                 outcome: AppendOutcome::Accepted { match_index },
                 ..
-            } if *match_index > durable_log.len() as LogIndex => {
+            }
+            | Message::InstallSnapshotResponse {
+                outcome: SnapshotOutcome::Done { match_index },
+                ..
+            } if *match_index > durable_log.last_index() => {
                 return Err(format!(
-                    "node {id} acknowledged index {match_index} with only {} entries durable",
-                    durable_log.len()
+                    "node {id} acknowledged index {match_index} with only {} durable",
+                    durable_log.last_index()
                 ));
             }
             _ => {}
@@ -234,8 +345,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         entries: &[Entry<C>],
         is_leader: bool,
         applier_term: Term,
-        durable_logs: &[&[Entry<C>]],
-    ) -> Result<(), Violation> {
+        durable_logs: &[LogView<'_, C>],
+    ) -> Result<(), Violation>
+    where
+        C: Hash,
+    {
         self.checks += 1;
         let ghost = self.nodes.entry(id).or_default();
         for entry in entries {
@@ -259,18 +373,17 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 }
                 None => {
                     debug_assert_eq!(position, self.committed.len());
+                    let state = chain(self.states.last().copied().unwrap_or(0), entry);
                     self.committed.push((entry.term, entry.payload.clone()));
                     self.commit_terms.push(applier_term);
+                    self.states.push(state);
                 }
             }
         }
         if let (true, Some(last)) = (is_leader, entries.last()) {
             let holding = durable_logs
                 .iter()
-                .filter(|log| {
-                    log.get(last.index as usize - 1)
-                        .is_some_and(|e| e.term == last.term)
-                })
+                .filter(|log| log.holds(last.index, last.term))
                 .count();
             if holding < quorum::majority(self.voters) {
                 return Err(format!(
@@ -320,10 +433,13 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 ));
             }
             let view = peers.iter().find(|view| view.id == peer);
+            // At or below either side's compaction point the entry is committed, and so the
+            // same on both: only a pair of held entries can disagree.
             if let (Some(view), true) = (view, match_index > 0) {
-                let theirs = view.durable.get(match_index as usize - 1).map(|e| e.term);
-                let ours = leader.entry(match_index).map(|e| e.term);
-                if view.term == Some(term) && theirs != ours {
+                let theirs = view.durable.term_at(match_index);
+                let ours = leader.term_at(match_index);
+                let covered = match_index < view.durable.base || ours.is_none();
+                if view.term == Some(term) && !covered && theirs != ours {
                     return Err(format!(
                         "leader {id} of term {term} believes {peer} matches up to \
                          {match_index}, but {peer} durably holds term {theirs:?} there, the \
@@ -380,8 +496,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         if previous == Some((Role::Leader, status.term)) {
             // Leader append-only: the previous tail is still there, unchanged.
             if let Some((index, term)) = previous_tail {
-                let now = raft.entry(index).map(|e| e.term);
-                if index > status.last_index || (index > 0 && now != Some(term)) {
+                let now = raft.term_at(index);
+                let compacted = index < raft.compacted_index();
+                if index > status.last_index || (index > 0 && !compacted && now != Some(term)) {
                     return Err(format!(
                         "leader {id} of term {} lost or rewrote its entry {index}",
                         status.term
@@ -392,9 +509,12 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         }
         // A new leader: leader completeness (§5.4): every entry committed in an earlier term
         // is in its log.
+        // Entries at or below its compaction point are covered by its snapshot, whose state
+        // was checked when it was taken or installed.
+        let skip = usize::try_from(raft.compacted_index()).unwrap_or(usize::MAX);
         let earlier = self.commit_terms.iter().map(|&t| t < status.term);
-        for (position, ((term, payload), earlier)) in self.committed.iter().zip(earlier).enumerate()
-        {
+        let pairs = self.committed.iter().zip(earlier).enumerate().skip(skip);
+        for (position, ((term, payload), earlier)) in pairs {
             if !earlier {
                 continue;
             }

@@ -29,12 +29,15 @@ use std::hash::{Hash, Hasher};
 use crate::action::{Action, Persist};
 use crate::config::Config;
 use crate::event::Event;
+use crate::message::Message;
 use crate::rng::Rng;
-use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
+use crate::types::{
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Term,
+};
 use crate::{Raft, Restored};
 
 pub use chaos::Faults;
-use checker::{Checker, PeerView};
+use checker::{chain, Checker, LogView, PeerView};
 use network::Network;
 pub use network::NetworkConfig;
 
@@ -50,11 +53,17 @@ pub struct SimConfig {
     pub node: Config,
     /// The network's behaviour.
     pub network: NetworkConfig,
+    /// If set, every host snapshots its state machine after applying each index i with
+    /// `(i + 1) % every == 0` (the lab's rule with every = 10), before it takes its next step.
+    pub snapshot_every: Option<u64>,
+    /// Bytes added to every snapshot, so that snapshots span several chunks.
+    pub snapshot_padding: usize,
 }
 
 impl SimConfig {
     /// The MIT lab's set-up in ticks of 10 ms: election timeouts in [30, 60) ticks, a heartbeat
-    /// every 10 ticks, and a reliable network (latency 0-1 tick).
+    /// every 10 ticks, and a reliable network (latency 0-1 tick). No snapshots; when they are
+    /// turned on, 5 entries trail a snapshot and chunks are of 1 KiB.
     pub fn new(nodes: usize, seed: u64) -> Self {
         let mut node = Config::new(1, [1]);
         node.election_ticks = 30;
@@ -62,12 +71,22 @@ impl SimConfig {
         node.max_inflight_appends = 64;
         node.max_entries_per_message = 512;
         node.max_uncommitted_entries = 100_000;
+        node.snapshot_trailing_entries = 5;
+        node.snapshot_chunk_bytes = 1024;
         SimConfig {
             nodes,
             seed,
             node,
             network: NetworkConfig::reliable(),
+            snapshot_every: None,
+            snapshot_padding: 0,
         }
+    }
+
+    /// The same set-up with snapshots every `every` entries (see `snapshot_every`).
+    pub fn with_snapshots(mut self, every: u64) -> Self {
+        self.snapshot_every = Some(every.max(1));
+        self
     }
 }
 
@@ -130,6 +149,20 @@ pub enum SimEvent {
         /// The node.
         node: NodeId,
     },
+    /// `node`'s host snapshotted its state machine up to `index`.
+    SnapshotTaken {
+        /// The node.
+        node: NodeId,
+        /// The snapshot's last index.
+        index: LogIndex,
+    },
+    /// `node` installed a snapshot up to `index` sent by its leader.
+    SnapshotInstalled {
+        /// The node.
+        node: NodeId,
+        /// The snapshot's last index.
+        index: LogIndex,
+    },
 }
 
 /// Counters over a whole simulation.
@@ -163,6 +196,14 @@ pub struct SimStats {
     pub elections: u64,
     /// Invariant checks run.
     pub invariant_checks: u64,
+    /// Snapshots taken by hosts.
+    pub snapshots_taken: u64,
+    /// Snapshots installed from a leader.
+    pub snapshots_installed: u64,
+    /// `InstallSnapshot` chunks sent.
+    pub snapshot_chunks_sent: u64,
+    /// The most log entries any one node held in memory after any step.
+    pub peak_entries_held: u64,
 }
 
 impl SimStats {
@@ -173,11 +214,37 @@ impl SimStats {
     }
 }
 
-/// What a node's host has written to disk.
-#[derive(Clone, Debug, Default)]
+/// What a node's host has written to disk: the hard state, the snapshot to restart from, and
+/// the entries after `base` (the snapshot's index once compacted).
+#[derive(Clone, Debug)]
 struct Durable<C> {
     hard_state: HardState,
+    snapshot: Option<Snapshot>,
+    base: LogIndex,
+    base_term: Term,
     entries: Vec<Entry<C>>,
+}
+
+impl<C> Default for Durable<C> {
+    fn default() -> Self {
+        Durable {
+            hard_state: HardState::default(),
+            snapshot: None,
+            base: 0,
+            base_term: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<C> Durable<C> {
+    fn view(&self) -> LogView<'_, C> {
+        LogView {
+            base: self.base,
+            base_term: self.base_term,
+            entries: &self.entries,
+        }
+    }
 }
 
 struct SimNode<C> {
@@ -186,6 +253,13 @@ struct SimNode<C> {
     durable: Durable<C>,
     /// Every value this node ever applied, by index (kept across restarts, as the lab does).
     applied: Vec<Option<(Term, Payload<C>)>>,
+    /// The state machine: the last index applied and the state (a hash chain) after it.
+    state: (LogIndex, u64),
+    /// The snapshot the host took last, until `Persist::Snapshot` makes it the durable one.
+    taken: Option<Snapshot>,
+    /// The index to snapshot at after the current step, by the `snapshot_every` rule, and
+    /// the state after it.
+    snapshot_due: Option<(LogIndex, u64)>,
     paused: bool,
     incarnation: u64,
 }
@@ -243,11 +317,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             sim.nodes.push(SimNode {
                 id,
                 raft: Some(raft),
-                durable: Durable {
-                    hard_state: HardState::default(),
-                    entries: Vec::new(),
-                },
+                durable: Durable::default(),
                 applied: Vec::new(),
+                state: (0, 0),
+                taken: None,
+                snapshot_due: None,
                 paused: false,
                 incarnation: 0,
             });
@@ -319,6 +393,25 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// The entries committed anywhere so far (index i at position i - 1).
     pub fn committed(&self) -> &[(Term, Payload<C>)] {
         self.checker.committed()
+    }
+
+    /// The size of what node `id`'s host stores for Raft besides the snapshot: the hard state
+    /// and the stored entries, counted as `MESSAGE_HEADER_BYTES` plus `ENTRY_HEADER_BYTES` and
+    /// the payload per entry (the lab's `RaftStateSize`; it must stay small with snapshots).
+    pub fn persisted_size(&self, id: NodeId) -> usize {
+        let durable = &self.node(id).durable;
+        crate::MESSAGE_HEADER_BYTES
+            + durable
+                .entries
+                .iter()
+                .map(|e| crate::ENTRY_HEADER_BYTES + e.payload.size_bytes())
+                .sum::<usize>()
+    }
+
+    /// The index of the snapshot node `id`'s host stores (0 without one).
+    pub fn persisted_snapshot_index(&self, id: NodeId) -> LogIndex {
+        let durable = &self.node(id).durable;
+        durable.snapshot.as_ref().map_or(0, |s| s.meta.last_index)
     }
 
     /// True if the node is up (not crashed).
@@ -452,16 +545,34 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let node = &self.nodes[position];
         let restored = Restored {
             hard_state: node.durable.hard_state,
+            snapshot: node.durable.snapshot.clone(),
             entries: node.durable.entries.clone(),
             applied: 0,
         };
+        // The state machine is in memory: it restarts from the snapshot, or empty.
+        let state = restored
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |snapshot| decode_state(&snapshot.data));
+        if let Some(snapshot) = &restored.snapshot {
+            if state.0 != snapshot.meta.last_index {
+                self.fail(&format!(
+                    "node {id} stored a snapshot whose data is not its own"
+                ));
+            }
+            let result = self.checker.check_snapshot_state(id, state.0, state.1);
+            self.check(result);
+        }
         let incarnation = node.incarnation + 1;
         let raft = self.build_raft(id, incarnation, restored);
         let node = &mut self.nodes[position];
         node.incarnation = incarnation;
         node.raft = Some(raft);
         node.paused = false;
-        self.checker.restarted(id);
+        node.state = state;
+        node.taken = None;
+        node.snapshot_due = None;
+        self.checker.restarted(id, state.0);
         self.stats.restarts += 1;
         self.note(SimEvent::Restarted { node: id });
     }
@@ -770,7 +881,27 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         if let Some(raft) = &self.nodes[position].raft {
             self.after_step(position, raft.role(), raft.term());
         }
+        if let Some((index, state)) = self.nodes[position].snapshot_due.take() {
+            if self.nodes[position].raft.is_some() {
+                self.take_snapshot(position, index, state);
+            }
+        }
         outcome
+    }
+
+    /// The host's state machine snapshots its `state` after `index` (its last applied index,
+    /// or one before it within the last `Apply`, as if taken before the next entry was
+    /// applied) and reports it to its node.
+    fn take_snapshot(&mut self, position: usize, index: LogIndex, state: u64) {
+        let data = encode_state(index, state, self.config.snapshot_padding);
+        self.nodes[position].taken = Some(Snapshot {
+            meta: SnapshotMeta::default(),
+            data: data.clone(),
+        });
+        self.stats.snapshots_taken += 1;
+        let id = self.nodes[position].id;
+        self.note(SimEvent::SnapshotTaken { node: id, index });
+        self.step_node(position, Event::SnapshotTaken { index, data });
     }
 
     fn planned_crash_point(&mut self, id: NodeId, batch: usize) -> Option<usize> {
@@ -827,13 +958,70 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             Action::Persist(Persist::Entries(entries)) => {
                 let result = self.checker.on_persist_entries(
                     id,
-                    &self.nodes[position].durable.entries,
+                    self.nodes[position].durable.view(),
                     &entries,
                 );
                 self.check(result);
-                let durable = &mut self.nodes[position].durable.entries;
-                durable.truncate(entries[0].index as usize - 1);
-                durable.extend(entries);
+                let durable = &mut self.nodes[position].durable;
+                durable
+                    .entries
+                    .truncate((entries[0].index - durable.base - 1) as usize);
+                durable.entries.extend(entries);
+            }
+            Action::Persist(Persist::Snapshot(meta)) => {
+                let node = &mut self.nodes[position];
+                let Some(mut snapshot) = node.taken.take() else {
+                    self.fail(&format!(
+                        "node {id} recorded a snapshot its host never took"
+                    ));
+                };
+                if decode_state(&snapshot.data).0 != meta.last_index {
+                    self.fail(&format!(
+                        "node {id} recorded a snapshot at {} for the one taken at {}",
+                        meta.last_index,
+                        decode_state(&snapshot.data).0
+                    ));
+                }
+                // Delete the stored entries the snapshot covers.
+                let durable = &mut node.durable;
+                let covered = meta.last_index.saturating_sub(durable.base) as usize;
+                durable.entries.drain(..covered.min(durable.entries.len()));
+                durable.base = meta.last_index;
+                durable.base_term = meta.last_term;
+                snapshot.meta = meta;
+                durable.snapshot = Some(snapshot);
+            }
+            Action::InstallSnapshot(snapshot) => {
+                let (index, state) = decode_state(&snapshot.data);
+                if index != snapshot.meta.last_index {
+                    self.fail(&format!("node {id} installed a snapshot with foreign data"));
+                }
+                let result = self.checker.on_install(id, index, state);
+                self.check(result);
+                // Every value the snapshot covers is now part of this node's state, as the
+                // lab's tester records it.
+                let committed = self.checker.committed();
+                let node = &mut self.nodes[position];
+                if node.applied.len() <= index as usize {
+                    node.applied.resize(index as usize + 1, None);
+                }
+                for (slot, value) in node.applied[1..=index as usize].iter_mut().enumerate() {
+                    if value.is_none() {
+                        *value = Some(committed[slot].clone());
+                    }
+                }
+                node.state = (index, state);
+                node.snapshot_due = None;
+                let durable = &mut node.durable;
+                durable.entries.clear();
+                durable.base = index;
+                durable.base_term = snapshot.meta.last_term;
+                durable.snapshot = Some((*snapshot).clone());
+                self.stats.snapshots_installed += 1;
+                self.note(SimEvent::SnapshotInstalled { node: id, index });
+            }
+            Action::SnapshotRefused(error) => {
+                self.fail(&format!("node {id} refused its host's snapshot: {error}"));
             }
             Action::Send { to, message } => {
                 let node = &self.nodes[position];
@@ -844,10 +1032,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     &message,
                     term,
                     node.durable.hard_state,
-                    &node.durable.entries,
+                    node.durable.view(),
                 );
                 self.check(result);
                 self.stats.messages_sent += 1;
+                if let Message::InstallSnapshot { .. } = message {
+                    self.stats.snapshot_chunks_sent += 1;
+                }
                 self.stats.bytes_sent += message.size_bytes() as u64;
                 if message.is_request() {
                     self.stats.rpcs_sent += 1;
@@ -864,22 +1055,24 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 let raft = self.nodes[position].raft.as_ref();
                 let is_leader = raft.is_some_and(|raft| raft.role() == Role::Leader);
                 let term = raft.map_or(0, |raft| raft.term());
-                let durable_logs: Vec<&[Entry<C>]> = self
-                    .nodes
-                    .iter()
-                    .map(|n| n.durable.entries.as_slice())
-                    .collect();
+                let durable_logs: Vec<LogView<'_, C>> =
+                    self.nodes.iter().map(|n| n.durable.view()).collect();
                 let result = self
                     .checker
                     .on_apply(id, &entries, is_leader, term, &durable_logs);
                 self.check(result);
-                let applied = &mut self.nodes[position].applied;
+                let every = self.config.snapshot_every;
+                let node = &mut self.nodes[position];
                 for entry in entries {
-                    let slot = entry.index as usize;
-                    if applied.len() <= slot {
-                        applied.resize(slot + 1, None);
+                    node.state = (entry.index, chain(node.state.1, &entry));
+                    if every.is_some_and(|every| (entry.index + 1) % every == 0) {
+                        node.snapshot_due = Some((entry.index, node.state.1));
                     }
-                    applied[slot] = Some((entry.term, entry.payload));
+                    let slot = entry.index as usize;
+                    if node.applied.len() <= slot {
+                        node.applied.resize(slot + 1, None);
+                    }
+                    node.applied[slot] = Some((entry.term, entry.payload));
                 }
             }
             Action::ProposalAccepted { index, term } => return Some((index, term)),
@@ -894,9 +1087,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         // After a whole batch, memory and disk agree: everything in the log is durable.
         let durable = &node.durable;
         let in_memory_last = raft.last_index();
-        let durable_last = durable.entries.len() as LogIndex;
+        let durable_last = durable.view().last_index();
         if in_memory_last != durable_last
-            || raft.last_term() != durable.entries.last().map_or(0, |e| e.term)
+            || raft.last_term() != durable.view().last_term()
             || raft.hard_state() != durable.hard_state
         {
             self.fail(&format!(
@@ -916,7 +1109,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 .map(|n| PeerView {
                     id: n.id,
                     term: n.raft.as_ref().map(|r| r.term()),
-                    durable: n.durable.entries.as_slice(),
+                    durable: n.durable.view(),
                 })
                 .collect();
             let result = self.checker.on_leader_progress(raft, &peers);
@@ -924,6 +1117,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
         let result = self.checker.after_step(raft);
         self.check(result);
+        let held = raft.entries().len() as u64;
+        self.stats.peak_entries_held = self.stats.peak_entries_held.max(held);
         if role == Role::Leader && was != Some((Role::Leader, term)) {
             self.stats.elections += 1;
             let id = node.id;
@@ -980,6 +1175,27 @@ impl<C> Drop for Sim<C> {
                 self.config.seed, self.now
             );
         }
+    }
+}
+
+/// A simulated state machine's snapshot: its last index and state, then `padding` bytes
+/// derived from them.
+fn encode_state(index: LogIndex, state: u64, padding: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(16 + padding);
+    data.extend_from_slice(&index.to_le_bytes());
+    data.extend_from_slice(&state.to_le_bytes());
+    data.extend((0..padding).map(|k| (state >> (k % 8 * 8)) as u8 ^ k as u8));
+    data
+}
+
+/// The (index, state) of a snapshot made by `encode_state`; (0, 0) for foreign data.
+fn decode_state(data: &[u8]) -> (LogIndex, u64) {
+    match (data.get(..8), data.get(8..16)) {
+        (Some(index), Some(state)) => (
+            u64::from_le_bytes(index.try_into().expect("8 bytes")),
+            u64::from_le_bytes(state.try_into().expect("8 bytes")),
+        ),
+        _ => (0, 0),
     }
 }
 

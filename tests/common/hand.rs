@@ -46,6 +46,7 @@ pub fn restored(term: Term, vote: Option<NodeId>, log_terms: &[Term]) -> Restore
         hard_state: HardState { term, vote },
         entries: log_of(log_terms),
         applied: 0,
+        snapshot: None,
     }
 }
 
