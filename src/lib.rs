@@ -45,8 +45,18 @@
 //! ## Restart
 //!
 //! Hand [`Raft::new`] exactly what the `Persist` actions wrote, as [`Restored`]: the last
-//! [`HardState`] and the stored entries. It validates them and answers a [`RestoreError`]
-//! rather than panicking on inconsistent state.
+//! [`HardState`], the stored snapshot and the stored entries. It validates them and answers a
+//! [`RestoreError`] rather than panicking on inconsistent state.
+//!
+//! ## Snapshots and compaction
+//!
+//! The host decides when its state machine snapshots itself and reports it with
+//! [`Event::SnapshotTaken`]; the node answers [`Persist::Snapshot`] with the snapshot's
+//! [`SnapshotMeta`] and drops its log before the snapshot, but for
+//! [`Config::snapshot_trailing_entries`]. A follower that needs compacted entries is sent the
+//! snapshot in chunks ([`Message::InstallSnapshot`]) and hands it to its host as
+//! [`Action::InstallSnapshot`]. The node keeps the latest snapshot's bytes in memory so that it
+//! can send them as a leader.
 //!
 //! ## Peers are untrusted
 //!

@@ -250,16 +250,17 @@ mod tests {
     enum Operation {
         Push(u8),
         TruncateFrom(u8),
+        CompactTo(u8),
     }
 
     impl quickcheck::Arbitrary for Operation {
         fn arbitrary(g: &mut quickcheck::Gen) -> Self {
             let byte = <u8 as quickcheck::Arbitrary>::arbitrary(g);
-            // Three pushes for each truncation, so logs grow.
-            if <u8 as quickcheck::Arbitrary>::arbitrary(g) % 4 != 0 {
-                Operation::Push(byte)
-            } else {
-                Operation::TruncateFrom(byte)
+            // Six pushes for each truncation and each compaction, so logs grow.
+            match <u8 as quickcheck::Arbitrary>::arbitrary(g) % 8 {
+                0 => Operation::TruncateFrom(byte),
+                1 => Operation::CompactTo(byte),
+                _ => Operation::Push(byte),
             }
         }
     }
@@ -267,10 +268,13 @@ mod tests {
     use quickcheck::quickcheck;
 
     /// Applies `operations` to both the log and the model; pushes raise the term by the low
-    /// bit of their byte, truncations cut at an index in the log.
-    fn build(operations: &[Operation]) -> (Log<u64>, Vec<Entry<u64>>) {
+    /// bit of their byte, truncations cut at an index after the base, compactions move the
+    /// base forward. The model keeps every entry; the log only those after its base, which
+    /// `build` answers too.
+    fn build(operations: &[Operation]) -> (Log<u64>, Vec<Entry<u64>>, u64) {
         let mut log: Log<u64> = Log::new(0, 0, Vec::new());
         let mut model: Vec<Entry<u64>> = Vec::new();
+        let mut base = 0;
         for operation in operations {
             match *operation {
                 Operation::Push(byte) => {
@@ -285,56 +289,69 @@ mod tests {
                 }
                 Operation::TruncateFrom(byte) if !model.is_empty() => {
                     let index = 1 + u64::from(byte) % model.len() as u64;
-                    log.truncate_from(index);
-                    model.truncate(index as usize - 1);
+                    if index > base {
+                        log.truncate_from(index);
+                        model.truncate(index as usize - 1);
+                    }
+                }
+                Operation::CompactTo(byte) => {
+                    let index = u64::from(byte) % (model.len() as u64 + 1);
+                    log.compact_to(index);
+                    base = base.max(index);
                 }
                 Operation::TruncateFrom(_) => {}
             }
         }
-        (log, model)
+        (log, model, base)
     }
 
     quickcheck! {
         fn log_matches_a_vec_model(operations: Vec<Operation>, probe: u8, span: u8) -> bool {
-            let (log, model) = build(&operations);
+            let (log, model, base) = build(&operations);
             let last = model.len() as u64;
             let index = u64::from(probe) % (last + 3);
             let term_of = |i: u64| -> Option<u64> {
                 if i == 0 { Some(0) } else { model.get(i as usize - 1).map(|e| e.term) }
             };
+            // Below the base nothing is known; the base keeps its term.
+            let expected_term = if index < base { None } else { term_of(index) };
+            let expected_entry = model.get((index as usize).wrapping_sub(1)).filter(|_| index > base);
             let high = index + u64::from(span % 8);
             let expected_slice: Vec<Entry<u64>> = model
                 .iter()
-                .filter(|e| e.index >= index && e.index <= high)
+                .filter(|e| e.index >= index && e.index <= high && e.index > base)
                 .cloned()
                 .collect();
-            log.entries() == model.as_slice()
+            log.entries() == &model[base as usize..]
+                && log.base_index() == base
                 && log.last_index() == last
                 && log.last_term() == model.last().map_or(0, |e| e.term)
-                && log.term_at(index) == term_of(index)
-                && log.entry(index) == model.get((index as usize).wrapping_sub(1))
+                && log.term_at(index) == expected_term
+                && log.entry(index) == expected_entry
                 && log.slice(index, high) == expected_slice.as_slice()
         }
 
         fn conflict_search_matches_a_linear_scan(operations: Vec<Operation>, probe: u8, term: u8) -> bool {
-            let (log, model) = build(&operations);
+            let (log, model, base) = build(&operations);
             let index = u64::from(probe);
             let term = u64::from(term % 8);
+            let base_term = if base == 0 { 0 } else { model[base as usize - 1].term };
             let expected = model
                 .iter()
                 .rev()
-                .find(|e| e.index <= index && e.term <= term)
-                .map_or((0, 0), |e| (e.index, e.term));
+                .find(|e| e.index <= index && e.term <= term && e.index > base)
+                .map_or((base, base_term), |e| (e.index, e.term));
             log.last_index_with_term_at_most(index, term) == expected
         }
 
         fn bounded_slice_matches_the_definition(operations: Vec<Operation>, start: u8, count: u8, bytes: u8) -> bool {
-            let (log, model) = build(&operations);
+            let (log, model, base) = build(&operations);
             let start = u64::from(start) % (model.len() as u64 + 2);
             let count = 1 + usize::from(count % 8);
             let max_bytes = u64::from(bytes % 40);
             let (slice, bytes) = log.slice_bounded(start, count, max_bytes);
-            let available: Vec<&Entry<u64>> = model.iter().filter(|e| e.index >= start.max(1)).collect();
+            let available: Vec<&Entry<u64>> =
+                model.iter().filter(|e| e.index >= start.max(base + 1)).collect();
             // At most `count` entries, contiguous from the start, never empty if any is
             // available, past the first within the byte bound (8 bytes per command), and the
             // bytes it reports are the slice's.
@@ -348,7 +365,7 @@ mod tests {
         }
 
         fn up_to_date_is_a_lexicographic_order(operations: Vec<Operation>, index: u8, term: u8) -> bool {
-            let (log, model) = build(&operations);
+            let (log, model, _) = build(&operations);
             let ours = (model.last().map_or(0, |e| e.term), model.len() as u64);
             let theirs = (u64::from(term % 8), u64::from(index));
             log.is_up_to_date(theirs.1, theirs.0) == (theirs >= ours)

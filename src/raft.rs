@@ -1123,13 +1123,20 @@ impl<C: Command> Raft<C> {
                 };
                 // Only news moves the transfer: a stale, duplicated or out-of-order answer
                 // changes nothing (a lost chunk is sent again at the next heartbeat).
+                let size = transfer.snapshot.data.len() as u64;
                 if transfer.index() != snapshot_index
                     || next_offset <= transfer.acked
-                    || next_offset > transfer.sent
+                    || next_offset > size
                 {
                     return;
                 }
                 transfer.acked = next_offset;
+                if next_offset > transfer.sent {
+                    // The follower kept more of this very snapshot from an earlier transfer
+                    // of ours in this term (one leader, one snapshot per index): resume there.
+                    transfer.sent = next_offset;
+                    transfer.final_sent = false;
+                }
                 transfer.stalled_heartbeats = 0;
                 self.send_chunks(slot, out);
             }
@@ -1150,8 +1157,14 @@ impl<C: Command> Raft<C> {
 
     /// Sends the next chunks of the transfer to `slot`, up to the bound in flight.
     fn send_chunks(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
-        let chunk = self.config.snapshot_chunk_bytes;
         let max_inflight = self.config.max_inflight_snapshot_chunks as u64;
+        self.send_chunks_up_to(slot, max_inflight, out);
+    }
+
+    /// Sends the next chunks of the transfer to `slot` while fewer than `max_inflight` are
+    /// unacknowledged.
+    fn send_chunks_up_to(&mut self, slot: usize, max_inflight: u64, out: &mut Vec<Action<C>>) {
+        let chunk = self.config.snapshot_chunk_bytes;
         let progress = &mut self.progress[slot];
         let to = progress.id;
         let Some(transfer) = progress.transfer.as_mut() else {
@@ -1179,8 +1192,9 @@ impl<C: Command> Raft<C> {
     }
 
     /// A heartbeat interval passed during a transfer to `slot`: if no chunk was acknowledged
-    /// since the last one, send again from the last acknowledged byte; after
-    /// `SNAPSHOT_STALL_LIMIT` such intervals, drop the transfer and probe afresh.
+    /// since the last one, send one chunk again from the last acknowledged byte (the window
+    /// reopens with its answer, so a follower that is down costs one chunk per heartbeat);
+    /// after `SNAPSHOT_STALL_LIMIT` such intervals, drop the transfer and probe afresh.
     fn snapshot_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
         let progress = &mut self.progress[slot];
         let Some(transfer) = progress.transfer.as_mut() else {
@@ -1202,7 +1216,7 @@ impl<C: Command> Raft<C> {
         }
         transfer.sent = transfer.acked;
         transfer.final_sent = false;
-        self.send_chunks(slot, out);
+        self.send_chunks_up_to(slot, 1, out);
     }
 
     // ----- snapshots and compaction -----

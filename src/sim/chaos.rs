@@ -169,6 +169,7 @@ impl Sim<u64> {
             }
             self.tick();
         }
+        self.print_debug_trace();
         Err(format!(
             "liveness: no commit of {command} within {bound_ticks} ticks after healing (seed {})",
             self.seed()

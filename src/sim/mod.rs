@@ -1139,10 +1139,15 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.debug_trace.push_back(line);
     }
 
-    fn fail(&self, what: &str) -> ! {
+    /// Prints the last steps `PURERAFT_SIM_TRACE` asked to keep (none by default).
+    fn print_debug_trace(&self) {
         for line in &self.debug_trace {
             eprintln!("{line}");
         }
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        self.print_debug_trace();
         panic!(
             "{what} (seed {}, tick {}; replay with the same seed)",
             self.config.seed, self.now
