@@ -14,6 +14,7 @@
 //! * `Persist::HardState`: stored;
 //! * `Send`: pushed onto one global FIFO queue;
 //! * `Apply`: counted per node (there is no state machine);
+//! * `Persist::Snapshot`: the host-side disk drops the entries the snapshot covers;
 //! * `ProposalAccepted`: nothing to do; `ProposalRejected`: a panic (never expected here).
 //!
 //! "Drive" ([`Cluster::drive`]) delivers every queued message in FIFO order as
@@ -38,11 +39,11 @@
 //!
 //! # Compaction
 //!
-//! pureraft has no snapshots yet, so its in-memory log (inside `Raft`) grows by one entry per
-//! proposal for the whole run. Only the host side is compacted: every 10,000 applied entries
-//! the harness drains the front of each node's host-side disk, up to the applied index (the
-//! counterpart of the peers' compaction every 10,000 entries). Runs of the commit workloads
-//! also stop at 1,000,000 entries, like the peers', which bounds that growth.
+//! Like the peers, every node compacts every 10,000 applied entries: the host reports a
+//! snapshot of its (empty) state machine at its applied index with `Event::SnapshotTaken`,
+//! the node drops its in-memory log before it but for the default 1024 trailing entries and
+//! answers `Persist::Snapshot`, on which the host drops the entries it stored up to there.
+//! Runs of the commit workloads also stop at 1,000,000 entries, like the peers'.
 
 // Two targets include this module and each uses a different part of it.
 #![allow(dead_code)]
@@ -63,8 +64,8 @@ pub const PAYLOAD_BYTES: usize = 128;
 /// The bytes every command is copied from.
 static PAYLOAD: [u8; PAYLOAD_BYTES] = [0xAB; PAYLOAD_BYTES];
 
-/// A node trims its host-side disk once this many entries have been applied since the last
-/// trim.
+/// A node snapshots and compacts once this many entries have been applied since the last
+/// snapshot.
 pub const COMPACT_EVERY: u64 = 10_000;
 
 /// A timed run of a commit workload stops at the first batch boundary past this many entries
@@ -176,6 +177,11 @@ impl Node {
                     self.disk.extend(entries);
                 }
                 Action::Persist(Persist::HardState(hard_state)) => self.hard_state = hard_state,
+                Action::Persist(Persist::Snapshot(meta)) => {
+                    let covered = (meta.last_index + 1).saturating_sub(self.disk_first) as usize;
+                    self.disk.drain(..covered.min(self.disk.len()));
+                    self.disk_first = self.disk_first.max(meta.last_index + 1);
+                }
                 Action::Send { to, message } => queue.push(Envelope { from, to, message }),
                 Action::Apply(entries) => {
                     if let Some(last) = entries.last() {
@@ -190,13 +196,15 @@ impl Node {
         }
     }
 
-    /// Drains the front of the host-side disk up to the applied index once `COMPACT_EVERY`
-    /// applied entries have piled up in it.
-    pub fn maybe_compact(&mut self) {
+    /// Once `COMPACT_EVERY` entries were applied since the last snapshot, snapshots the
+    /// state machine at the applied index (see the module docs) and carries out the answer.
+    pub fn maybe_compact(&mut self, queue: &mut Vec<Envelope>) {
         if self.applied_index >= self.disk_first + COMPACT_EVERY {
-            let trimmed = (self.applied_index + 1 - self.disk_first) as usize;
-            self.disk.drain(..trimmed.min(self.disk.len()));
-            self.disk_first = self.applied_index + 1;
+            let event = Event::SnapshotTaken {
+                index: self.applied_index,
+                data: Vec::new(),
+            };
+            self.step(event, queue);
         }
     }
 }
@@ -305,10 +313,10 @@ impl Cluster {
         node.carry_out(&mut self.queue);
     }
 
-    /// Trims every node's host-side disk that has `COMPACT_EVERY` applied entries.
+    /// Snapshots every node that has `COMPACT_EVERY` entries applied since its last one.
     pub fn maybe_compact(&mut self) {
         for node in &mut self.nodes {
-            node.maybe_compact();
+            node.maybe_compact(&mut self.queue);
         }
     }
 
