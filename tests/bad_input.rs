@@ -652,3 +652,645 @@ fn invalid_config_is_refused_with_the_right_error() {
         assert!(node.step(Event::Tick).is_empty());
     }
 }
+
+// ----- snapshot rows -----
+
+use pureraft::{HardState, Message, Persist, Snapshot, SnapshotError, SnapshotOutcome, Status};
+
+/// Everything a bad snapshot message could damage: the status (term, vote, role, leader,
+/// commit, applied, last, snapshot and compacted indices), the log and the snapshot held.
+#[derive(Debug, PartialEq)]
+struct Whole {
+    status: Status,
+    entries: Vec<Entry<u64>>,
+    snapshot: Option<Snapshot>,
+}
+
+fn whole(node: &Node) -> Whole {
+    Whole {
+        status: node.status(),
+        entries: node.entries().to_vec(),
+        snapshot: node.snapshot().cloned(),
+    }
+}
+
+/// Node 1 restarted from a snapshot up to (10, term 1) at term 2, holding entries 11 and 12
+/// of term 2, following node 2, which verified index 12 and committed 11.
+fn follower_with_snapshot() -> Node {
+    let mut follower: Node =
+        Raft::new(config(1), restored_from_snapshot(2, 10, 1, &[2, 2])).unwrap();
+    assert_eq!(
+        (follower.commit_index(), follower.compacted_index()),
+        (10, 10)
+    );
+    let actions = receive(&mut follower, 2, append(2, 12, 2, vec![], 11));
+    assert_eq!(applied(&actions), vec![11]);
+    follower
+}
+
+/// Ticks `node` `ticks` times, so that a reset of its election timer becomes visible.
+fn tick_n(node: &mut Node, ticks: u64) {
+    for _ in 0..ticks {
+        assert!(node.step(Event::Tick).is_empty());
+    }
+}
+
+/// True if `a` and `b` campaign after the same number of ticks (their election timers agree).
+fn same_election_timer(a: &Node, b: &Node) -> bool {
+    ticks_until_campaign(&mut a.clone()).0 == ticks_until_campaign(&mut b.clone()).0
+}
+
+/// Row "`prev_log_index` below our snapshot": entries up to the snapshot count as matching. A
+/// follower that compacted index 5 away cannot check the append's prev term there; it must
+/// not reject it, truncates nothing, and stores only what is new (here index 13).
+#[test]
+fn prev_log_index_below_our_snapshot_counts_as_matching() {
+    let mut follower = follower_with_snapshot();
+    let mut entries: Vec<Entry<u64>> = (6..=10).map(|index| entry(index, 1)).collect();
+    entries.extend([entry(11, 2), entry(12, 2), entry(13, 2)]);
+    let actions = receive(&mut follower, 2, append(2, 5, 1, entries, 13));
+    let answer = (2, AppendOutcome::Accepted { match_index: 13 });
+    assert_eq!(append_answers(&actions, 2), vec![answer]);
+    assert_eq!(persisted_entries(&actions), vec![vec![entry(13, 2)]]);
+    assert_eq!(applied(&actions), vec![12, 13]);
+    assert_eq!(
+        follower.entries(),
+        [entry(11, 2), entry(12, 2), entry(13, 2)]
+    );
+    assert_eq!(
+        (follower.compacted_index(), follower.snapshot_index()),
+        (10, 10)
+    );
+
+    // Only covered entries, or none, from below the snapshot: nothing to store; the answer
+    // names what was verified from this leader.
+    let mut follower = follower_with_snapshot();
+    let before = whole(&follower);
+    let answer = (2, AppendOutcome::Accepted { match_index: 12 });
+    for message in [
+        append(2, 7, 1, vec![entry(8, 1), entry(9, 1), entry(10, 1)], 11),
+        append(2, 3, 1, vec![], 11),
+        append(2, 0, 0, vec![], 11),
+    ] {
+        let actions = receive(&mut follower, 2, message);
+        assert_eq!(append_answers(&actions, 2), vec![answer]);
+        assert!(!has_persist(&actions), "{actions:?}");
+        assert_eq!(whole(&follower), before);
+    }
+}
+
+/// Row "a snapshot at or below our commit": ignore it; reply with our commit (or the higher
+/// index verified from this leader). No install, no persist, whatever the chunk.
+#[test]
+fn snapshot_at_or_below_our_commit_is_ignored_and_answered_with_our_commit() {
+    let mut follower = follower_with_snapshot();
+    let before = whole(&follower);
+    let cases = [
+        (11, 2, 0, true),
+        (10, 1, 0, true),
+        (5, 1, 0, false),
+        (1, 1, 4, true),
+        (11, 2, 1000, false),
+    ];
+    for (index, term, offset, done) in cases {
+        let message = chunk(2, snapshot_meta(index, term), offset, b"stale", done);
+        let actions = receive(&mut follower, 2, message);
+        let answer = (2, index, SnapshotOutcome::Done { match_index: 12 });
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
+        assert_eq!(whole(&follower), before);
+    }
+
+    // From a new leader, which verified nothing yet: the answer is our commit. Its term is
+    // adopted (like any request of a higher term), nothing else changes.
+    let actions = receive(
+        &mut follower,
+        3,
+        chunk(3, snapshot_meta(11, 2), 0, b"x", true),
+    );
+    let answer = (3, 11, SnapshotOutcome::Done { match_index: 11 });
+    assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
+    let term_3 = HardState {
+        term: 3,
+        vote: None,
+    };
+    assert_eq!(hard_states(&actions), vec![term_3]);
+    assert!(installed_snapshots(&actions).is_empty());
+    assert_eq!((follower.term(), follower.leader()), (3, Some(3)));
+    assert_eq!(follower.commit_index(), 11);
+    assert_eq!(follower.entries(), before.entries);
+    assert_eq!(follower.snapshot(), before.snapshot.as_ref());
+}
+
+/// Row "a snapshot whose (index, term) is in our log": fast-forward commit to its index,
+/// apply from our own log, keep the suffix; nothing is installed or stored, and the answer is
+/// Done at the snapshot's index. The first chunk suffices: the follower needs no bytes.
+#[test]
+fn snapshot_whose_last_entry_is_in_our_log_fast_forwards_commit_and_keeps_the_suffix() {
+    let log = [1, 1, 1, 1, 1, 2, 2];
+    for done in [true, false] {
+        let mut follower = restored_node(config(1), 2, &log);
+        let actions = receive(
+            &mut follower,
+            2,
+            chunk(2, snapshot_meta(5, 1), 0, b"snap", done),
+        );
+        assert!(installed_snapshots(&actions).is_empty(), "{actions:?}");
+        assert!(!has_persist(&actions), "{actions:?}");
+        assert_eq!(applied(&actions), vec![1, 2, 3, 4, 5]);
+        let answer = (2, 5, SnapshotOutcome::Done { match_index: 5 });
+        assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
+        assert_eq!((follower.commit_index(), follower.applied_index()), (5, 5));
+        assert_eq!(follower.entries(), log_of(&log), "the suffix is kept");
+        assert_eq!(
+            (follower.snapshot_index(), follower.compacted_index()),
+            (0, 0)
+        );
+        assert_eq!(follower.leader(), Some(2));
+
+        // The kept suffix is used: the leader's next append only needs to commit it.
+        let actions = receive(&mut follower, 2, append(2, 7, 2, vec![], 7));
+        let answer = (2, AppendOutcome::Accepted { match_index: 7 });
+        assert_eq!(append_answers(&actions, 2), vec![answer]);
+        assert_eq!(applied(&actions), vec![6, 7]);
+    }
+
+    // At our last entry: everything is committed and kept.
+    let mut follower = restored_node(config(1), 2, &log);
+    let actions = receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(7, 2), 0, b"snap", true),
+    );
+    assert_eq!(applied(&actions), (1..=7).collect::<Vec<_>>());
+    assert_eq!(follower.entries(), log_of(&log));
+    assert!(installed_snapshots(&actions).is_empty());
+}
+
+/// Row "entries with decreasing terms, gaps, or a term above the message's", for
+/// InstallSnapshot: a chunk whose snapshot covers nothing (index or term 0), claims a term
+/// above its sender's, an index no log reaches, bytes past u64::MAX, or another cluster's
+/// voters is dropped before any state changes: no reply, no term adopted, no leader learned,
+/// no election timer reset, nothing received kept.
+#[test]
+fn malformed_snapshot_chunks_change_no_state() {
+    let meta = |index, term, voters: &[NodeId]| pureraft::SnapshotMeta {
+        last_index: index,
+        last_term: term,
+        voters: voters.to_vec(),
+    };
+    let ours: &[NodeId] = &[1, 2, 3];
+    for term in [2, 5] {
+        let malformed = [
+            ("index 0", chunk(term, meta(0, 1, ours), 0, b"x", true)),
+            ("term 0", chunk(term, meta(20, 0, ours), 0, b"x", true)),
+            (
+                "term above the message's",
+                chunk(term, meta(20, term + 1, ours), 0, b"x", true),
+            ),
+            (
+                "index beyond u64::MAX / 2",
+                chunk(term, meta(u64::MAX / 2 + 1, 1, ours), 0, b"x", true),
+            ),
+            (
+                "index u64::MAX",
+                chunk(term, meta(u64::MAX, 1, ours), 0, b"x", true),
+            ),
+            (
+                "offset + len overflows",
+                chunk(term, meta(20, 1, ours), u64::MAX, b"x", true),
+            ),
+            (
+                "offset + len overflows by one",
+                chunk(term, meta(20, 1, ours), u64::MAX - 1, b"xy", false),
+            ),
+            (
+                "fewer voters",
+                chunk(term, meta(20, 1, &[1, 2]), 0, b"x", true),
+            ),
+            (
+                "more voters",
+                chunk(term, meta(20, 1, &[1, 2, 3, 4]), 0, b"x", true),
+            ),
+            (
+                "other voters",
+                chunk(term, meta(20, 1, &[1, 2, 4]), 0, b"x", true),
+            ),
+            (
+                "a repeated voter",
+                chunk(term, meta(20, 1, &[1, 2, 2]), 0, b"x", true),
+            ),
+            ("no voters", chunk(term, meta(20, 1, &[]), 0, b"x", true)),
+            (
+                "term above TERM_MAX",
+                chunk(TERM_MAX + 1, meta(20, 1, ours), 0, b"x", true),
+            ),
+        ];
+        for (name, message) in malformed {
+            let mut follower = follower_with_snapshot();
+            tick_n(&mut follower, 5);
+            let untouched = follower.clone();
+            let before = whole(&follower);
+            let actions = receive(&mut follower, 2, message);
+            assert!(actions.is_empty(), "term {term}, {name}: {actions:?}");
+            assert_eq!(whole(&follower), before, "term {term}, {name}");
+            assert!(
+                same_election_timer(&follower, &untouched),
+                "term {term}, {name}: the timer was reset"
+            );
+            // Nothing of it was kept: its continuation is not taken as one.
+            let message = chunk(2, snapshot_meta(20, 1), 1, b"y", true);
+            let actions = receive(&mut follower, 2, message);
+            let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+            assert_eq!(snapshot_answers(&actions, 2), vec![answer], "{name}");
+        }
+    }
+
+    // The voters are compared as a set: another order is our configuration.
+    let mut follower = follower_with_snapshot();
+    let message = chunk(2, meta(20, 1, &[3, 1, 2]), 0, b"x", true);
+    let actions = receive(&mut follower, 2, message);
+    assert_eq!(installed_snapshots(&actions).len(), 1, "{actions:?}");
+    assert_eq!(follower.snapshot_index(), 20);
+
+    // A leader is not deposed by a malformed chunk of a higher term.
+    let mut leader = node(1);
+    elect(&mut leader, 2);
+    let before = whole(&leader);
+    let actions = receive(&mut leader, 2, chunk(5, meta(20, 6, ours), 0, b"x", true));
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(whole(&leader), before);
+}
+
+/// Row "a response to a request never sent" has a request-side twin, Figure 13 receiver rule
+/// 1: "Reply immediately if term < currentTerm". A chunk of an earlier term is answered with
+/// our term, so its sender steps down, and nothing of it is kept, installed, or taken as a
+/// sign of a live leader.
+#[test]
+fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() {
+    let mut follower = follower_with_snapshot();
+    tick_n(&mut follower, 5);
+    let untouched = follower.clone();
+    let before = whole(&follower);
+    for (offset, done) in [(0, false), (0, true), (4, true)] {
+        let actions = receive(
+            &mut follower,
+            3,
+            chunk(1, snapshot_meta(20, 1), offset, b"abcd", done),
+        );
+        let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
+        assert_eq!(whole(&follower), before);
+    }
+    assert!(
+        same_election_timer(&follower, &untouched),
+        "the timer was reset"
+    );
+    // The stale first chunk was not kept: the current leader's second chunk is not taken as
+    // its continuation.
+    let actions = receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(20, 1), 4, b"efgh", true),
+    );
+    let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+    assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
+    assert!(installed_snapshots(&actions).is_empty());
+}
+
+/// Row "duplicated or reordered responses", for the requests they answer: snapshot chunks
+/// are kept only in order (a chunk's offset must be the number of bytes held). A chunk that
+/// skips ahead, overlaps, or repeats is answered with the offset wanted and not kept; offset
+/// 0 of another snapshot starts afresh; a repeat after the install is answered Done.
+#[test]
+fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
+    let mut follower = follower_with_snapshot();
+    let meta = snapshot_meta(20, 2);
+    let mut send = |offset: u64, data: &[u8], done: bool| {
+        let actions = receive(&mut follower, 2, chunk(2, meta.clone(), offset, data, done));
+        let installed = installed_snapshots(&actions);
+        (
+            snapshot_answer(&actions, 2).map(|(_, _, outcome)| outcome),
+            installed,
+        )
+    };
+    let want = |next_offset| Some(SnapshotOutcome::Receiving { next_offset });
+    assert_eq!(
+        send(4, b"efgh", false),
+        (want(0), vec![]),
+        "no transfer held"
+    );
+    assert_eq!(send(0, b"abcd", false), (want(4), vec![]));
+    assert_eq!(send(0, b"abcd", false), (want(4), vec![]), "duplicate");
+    assert_eq!(send(8, b"ij", true), (want(4), vec![]), "skips ahead");
+    assert_eq!(send(2, b"cdef", false), (want(4), vec![]), "overlaps");
+    assert_eq!(send(4, b"efgh", false), (want(8), vec![]));
+    let done = Some(SnapshotOutcome::Done { match_index: 20 });
+    let snapshot = snapshot_of(20, 2, b"abcdefghij");
+    assert_eq!(send(8, b"ij", true), (done, vec![snapshot.clone()]));
+    assert_eq!(
+        send(8, b"ij", true),
+        (done, vec![]),
+        "repeat after the install"
+    );
+    assert_eq!(
+        send(0, b"abcd", false),
+        (done, vec![]),
+        "repeat after the install"
+    );
+    assert_eq!(follower.snapshot(), Some(&snapshot));
+    assert_eq!(
+        (follower.commit_index(), follower.compacted_index()),
+        (20, 20)
+    );
+
+    // Offset 0 of another snapshot drops what was held of the first one.
+    let mut follower = follower_with_snapshot();
+    receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(20, 2), 0, b"abcd", false),
+    );
+    let actions = receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(21, 2), 0, b"WXYZ", false),
+    );
+    let answer = (2, 21, SnapshotOutcome::Receiving { next_offset: 4 });
+    assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
+    let actions = receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(20, 2), 4, b"efgh", true),
+    );
+    let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+    assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
+    let actions = receive(
+        &mut follower,
+        2,
+        chunk(2, snapshot_meta(21, 2), 4, b"!", true),
+    );
+    assert_eq!(
+        installed_snapshots(&actions),
+        vec![snapshot_of(21, 2, b"WXYZ!")]
+    );
+}
+
+/// Row "an append at a valid higher term from a node not in our configuration", for
+/// InstallSnapshot: accept it as our leader, since our configuration may be stale. The new
+/// term is durable before the snapshot is installed, and that before the answer.
+#[test]
+fn snapshot_at_a_higher_term_from_a_node_not_in_our_configuration_is_accepted() {
+    let mut follower = follower_with_snapshot();
+    let actions = receive(
+        &mut follower,
+        9,
+        chunk(3, snapshot_meta(30, 3), 0, b"snap", true),
+    );
+    let term_3 = HardState {
+        term: 3,
+        vote: None,
+    };
+    let snapshot = snapshot_of(30, 3, b"snap");
+    let answer = Message::InstallSnapshotResponse {
+        term: 3,
+        snapshot_index: 30,
+        outcome: SnapshotOutcome::Done { match_index: 30 },
+    };
+    let expected = vec![
+        Action::Persist(Persist::HardState(term_3)),
+        Action::InstallSnapshot(std::sync::Arc::new(snapshot.clone())),
+        Action::Send {
+            to: 9,
+            message: answer,
+        },
+    ];
+    assert_eq!(actions, expected);
+    assert_eq!((follower.term(), follower.leader()), (3, Some(9)));
+    assert_eq!(follower.snapshot(), Some(&snapshot));
+}
+
+/// Row "a response from an unknown peer", "a response to a request never sent" and
+/// "duplicated or reordered responses", for InstallSnapshotResponse: answers from an unknown
+/// node, of an earlier term, for another snapshot, acknowledging nothing new or bytes beyond
+/// the snapshot's end, or Done beyond the leader's log are ignored: no state change, no chunk
+/// or append sent, and match never decreases. (An offset past what this transfer sent but
+/// within the snapshot is taken as the follower's: it may hold those bytes from an earlier
+/// transfer of the same snapshot in this term.)
+#[test]
+fn snapshot_responses_that_answer_nothing_are_ignored() {
+    let mut config = config(1);
+    config.snapshot_trailing_entries = 2;
+    config.snapshot_chunk_bytes = 4;
+    config.max_inflight_snapshot_chunks = 2;
+    let mut leader = leader_with_snapshot(config, b"0123456789");
+    let actions = receive(&mut leader, 2, rejected(2, 10, 0, 0));
+    let offsets: Vec<u64> = chunks_to(&actions, 2).iter().map(|c| c.offset).collect();
+    assert_eq!(offsets, vec![0, 4], "two chunks of 4 bytes in flight");
+    let before = whole(&leader);
+    let ignored = [
+        ("unknown peer", 9, receiving(2, 10, 4)),
+        ("unknown peer, done", 9, snapshot_done(2, 10, 11)),
+        ("unknown peer, higher term", 9, snapshot_done(7, 10, 11)),
+        ("stale term", 2, receiving(1, 10, 4)),
+        ("stale term, done", 2, snapshot_done(1, 10, 11)),
+        ("another snapshot", 2, receiving(2, 9, 4)),
+        ("a later snapshot", 2, receiving(2, 11, 4)),
+        ("beyond the snapshot's bytes", 2, receiving(2, 10, 11)),
+        ("u64::MAX", 2, receiving(2, 10, u64::MAX)),
+        ("no news", 2, receiving(2, 10, 0)),
+        ("done beyond the log", 2, snapshot_done(2, 10, 12)),
+        ("done at u64::MAX", 2, snapshot_done(2, 10, u64::MAX)),
+    ];
+    for (name, from, message) in ignored {
+        let actions = receive(&mut leader, from, message);
+        assert!(actions.is_empty(), "{name}: {actions:?}");
+        assert_eq!(whole(&leader), before, "{name}");
+        assert_eq!(match_index_of(&leader, 2), 0, "{name}");
+    }
+    let tracked: Vec<NodeId> = leader.match_indices().map(|(id, _)| id).collect();
+    assert_eq!(tracked, vec![2, 3]);
+
+    // The transfer is intact: a true acknowledgement releases the last chunk.
+    let actions = receive(&mut leader, 2, receiving(2, 10, 4));
+    let chunks = chunks_to(&actions, 2);
+    assert_eq!(chunks.len(), 1, "{actions:?}");
+    assert_eq!(
+        (chunks[0].offset, &chunks[0].data[..], chunks[0].done),
+        (8, &b"89"[..], true)
+    );
+
+    // Done moves match to 10 and replication on; late or stale answers never move it back.
+    let actions = receive(&mut leader, 2, snapshot_done(2, 10, 10));
+    assert_eq!(match_index_of(&leader, 2), 10);
+    let noop = Entry {
+        term: 2,
+        index: 11,
+        payload: pureraft::Payload::Noop,
+    };
+    assert_eq!(appends_to(&actions, 2), vec![(10, vec![noop])]);
+    for message in [
+        snapshot_done(2, 10, 5),
+        receiving(2, 10, 8),
+        snapshot_done(2, 10, 0),
+        accepted(2, 3),
+    ] {
+        let actions = receive(&mut leader, 2, message);
+        assert!(actions.is_empty(), "{actions:?}");
+        assert_eq!(match_index_of(&leader, 2), 10);
+    }
+}
+
+/// `Event::SnapshotTaken` refused: a snapshot past the applied index (`NotApplied`) or not
+/// past the snapshot held (`NotNewer`, including index 0 on a fresh node) is answered by one
+/// `SnapshotRefused` and changes nothing; an accepted one is recorded with
+/// `Persist::Snapshot`.
+#[test]
+fn snapshot_taken_beyond_applied_or_not_newer_is_refused() {
+    let mut fresh = node(1);
+    let refused = SnapshotError::NotNewer {
+        index: 0,
+        snapshot_index: 0,
+    };
+    let actions = fresh.step(Event::SnapshotTaken {
+        index: 0,
+        data: b"empty".to_vec(),
+    });
+    assert_eq!(actions, vec![Action::SnapshotRefused(refused)]);
+    assert_eq!(fresh.snapshot(), None);
+
+    let mut follower = restored_node(config(1), 1, &[1; 5]);
+    receive(&mut follower, 2, append(1, 5, 1, vec![], 4));
+    assert_eq!(follower.applied_index(), 4);
+    let mut take = |index: LogIndex, data: &[u8]| {
+        follower.step(Event::SnapshotTaken {
+            index,
+            data: data.to_vec(),
+        })
+    };
+    for index in [5, 6, u64::MAX] {
+        let refused = SnapshotError::NotApplied { index, applied: 4 };
+        assert_eq!(take(index, b"late"), vec![Action::SnapshotRefused(refused)]);
+    }
+    let recorded = Action::Persist(Persist::Snapshot(snapshot_meta(3, 1)));
+    assert_eq!(take(3, b"first"), vec![recorded]);
+    for index in [3, 2, 1, 0] {
+        let refused = SnapshotError::NotNewer {
+            index,
+            snapshot_index: 3,
+        };
+        assert_eq!(take(index, b"old"), vec![Action::SnapshotRefused(refused)]);
+    }
+    let recorded = Action::Persist(Persist::Snapshot(snapshot_meta(4, 1)));
+    assert_eq!(take(4, b"second"), vec![recorded]);
+    assert_eq!(follower.snapshot(), Some(&snapshot_of(4, 1, b"second")));
+    assert_eq!(follower.snapshot_index(), 4);
+}
+
+/// DESIGN §1, restart with a snapshot: `Raft::new` refuses a snapshot that covers nothing,
+/// lies beyond any log, has a term above the stored term, names other voters, or contradicts
+/// the stored entries, and a stored log that does not continue it, each with its own
+/// `RestoreError`.
+#[test]
+fn invalid_restored_snapshot_is_refused_with_the_right_error() {
+    let with_snapshot = |term: Term, snapshot: Snapshot, entries: Vec<Entry<u64>>| Restored {
+        hard_state: HardState { term, vote: None },
+        snapshot: Some(snapshot),
+        entries,
+        applied: 0,
+    };
+    let refused = |restored| match restore_error(restored) {
+        InitError::Restore(error) => error,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(0, 1, b""), vec![])),
+        RestoreError::EmptySnapshot
+    );
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(5, 0, b""), vec![])),
+        RestoreError::EmptySnapshot
+    );
+    for index in [u64::MAX / 2 + 1, u64::MAX] {
+        assert_eq!(
+            refused(with_snapshot(2, snapshot_of(index, 1, b""), vec![])),
+            RestoreError::SnapshotIndexBeyondMaximum { index }
+        );
+    }
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(5, 3, b""), vec![])),
+        RestoreError::SnapshotTermAboveCurrent {
+            term: 3,
+            current_term: 2
+        }
+    );
+    for voters in [
+        vec![1, 2],
+        vec![1, 2, 3, 4],
+        vec![1, 2, 4],
+        vec![1, 2, 2],
+        vec![],
+    ] {
+        let mut snapshot = snapshot_of(5, 1, b"");
+        snapshot.meta.voters = voters.clone();
+        assert_eq!(
+            refused(with_snapshot(2, snapshot, vec![])),
+            RestoreError::SnapshotVotersDiffer { snapshot: voters }
+        );
+    }
+    let covered = vec![entry(4, 1), entry(5, 1), entry(6, 2)];
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(5, 2, b""), covered)),
+        RestoreError::SnapshotConflict {
+            index: 5,
+            entry_term: 1,
+            snapshot_term: 2
+        }
+    );
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(5, 1, b""), vec![entry(7, 2)])),
+        RestoreError::IndexGap {
+            expected: 6,
+            found: 7
+        }
+    );
+    assert_eq!(
+        refused(with_snapshot(2, snapshot_of(5, 1, b""), vec![entry(0, 1)])),
+        RestoreError::IndexGap {
+            expected: 6,
+            found: 0
+        }
+    );
+    assert_eq!(
+        refused(with_snapshot(3, snapshot_of(5, 2, b""), vec![entry(6, 1)])),
+        RestoreError::TermDecreases { index: 6 }
+    );
+    let mut beyond = with_snapshot(2, snapshot_of(5, 1, b""), vec![entry(6, 2), entry(7, 2)]);
+    beyond.applied = 8;
+    assert_eq!(
+        refused(beyond),
+        RestoreError::AppliedBeyondLog {
+            applied: 8,
+            last_index: 7
+        }
+    );
+    let mut beyond = with_snapshot(2, snapshot_of(5, 1, b""), vec![]);
+    beyond.applied = 6;
+    assert_eq!(
+        refused(beyond),
+        RestoreError::AppliedBeyondLog {
+            applied: 6,
+            last_index: 5
+        }
+    );
+
+    // Accepted: voters in another order, entries overlapping the snapshot, applied at it.
+    let mut snapshot = snapshot_of(5, 2, b"");
+    snapshot.meta.voters = vec![3, 2, 1];
+    let overlapping = vec![entry(3, 1), entry(4, 2), entry(5, 2), entry(6, 2)];
+    let mut fine = with_snapshot(2, snapshot, overlapping);
+    fine.applied = 5;
+    let restored = Raft::<u64>::new(config(1), fine).unwrap();
+    assert_eq!(restored.entries(), [entry(6, 2)]);
+}

@@ -4,7 +4,7 @@
 
 use pureraft::{
     Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Message, NodeId,
-    Payload, Persist, Raft, Restored, Role, Term,
+    Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotMeta, SnapshotOutcome, Term,
 };
 
 pub type Node = Raft<u64>;
@@ -265,4 +265,172 @@ pub fn applied(actions: &[Action<u64>]) -> Vec<LogIndex> {
 pub fn match_index_of(leader: &Node, peer: NodeId) -> LogIndex {
     let found = leader.match_indices().find(|&(id, _)| id == peer);
     found.expect("a tracked peer").1
+}
+
+// ----- snapshots -----
+
+/// The metadata of a snapshot of the cluster {1, 2, 3} up to (`last_index`, `last_term`).
+pub fn snapshot_meta(last_index: LogIndex, last_term: Term) -> SnapshotMeta {
+    SnapshotMeta {
+        last_index,
+        last_term,
+        voters: vec![1, 2, 3],
+    }
+}
+
+/// A snapshot of the cluster {1, 2, 3} up to (`last_index`, `last_term`) holding `data`.
+pub fn snapshot_of(last_index: LogIndex, last_term: Term, data: &[u8]) -> Snapshot {
+    Snapshot {
+        meta: snapshot_meta(last_index, last_term),
+        data: data.to_vec(),
+    }
+}
+
+/// The state a host hands back at `term` with no vote, after a snapshot up to
+/// (`snapshot_index`, `snapshot_term`) and holding the entries after it with the given terms,
+/// nothing applied beyond the snapshot.
+pub fn restored_from_snapshot(
+    term: Term,
+    snapshot_index: LogIndex,
+    snapshot_term: Term,
+    later_terms: &[Term],
+) -> Restored<u64> {
+    Restored {
+        hard_state: HardState { term, vote: None },
+        snapshot: Some(snapshot_of(snapshot_index, snapshot_term, b"state")),
+        entries: (snapshot_index + 1..)
+            .zip(later_terms)
+            .map(|(index, &term)| entry(index, term))
+            .collect(),
+        applied: 0,
+    }
+}
+
+/// One `InstallSnapshot` chunk.
+pub fn chunk(term: Term, meta: SnapshotMeta, offset: u64, data: &[u8], done: bool) -> Message<u64> {
+    Message::InstallSnapshot {
+        term,
+        meta,
+        offset,
+        data: data.to_vec(),
+        done,
+    }
+}
+
+/// An `InstallSnapshotResponse` asking for the bytes from `next_offset` on.
+pub fn receiving(term: Term, snapshot_index: LogIndex, next_offset: u64) -> Message<u64> {
+    Message::InstallSnapshotResponse {
+        term,
+        snapshot_index,
+        outcome: SnapshotOutcome::Receiving { next_offset },
+    }
+}
+
+/// An `InstallSnapshotResponse` ending a transfer with the follower matching up to
+/// `match_index`.
+pub fn snapshot_done(term: Term, snapshot_index: LogIndex, match_index: LogIndex) -> Message<u64> {
+    Message::InstallSnapshotResponse {
+        term,
+        snapshot_index,
+        outcome: SnapshotOutcome::Done { match_index },
+    }
+}
+
+/// One `InstallSnapshot` message as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub term: Term,
+    pub meta: SnapshotMeta,
+    pub offset: u64,
+    pub data: Vec<u8>,
+    pub done: bool,
+}
+
+/// Every `InstallSnapshot` chunk sent to `to`, in order.
+pub fn chunks_to(actions: &[Action<u64>], to: NodeId) -> Vec<Chunk> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::InstallSnapshot {
+                term,
+                meta,
+                offset,
+                data,
+                done,
+            } => Some(Chunk {
+                term,
+                meta,
+                offset,
+                data,
+                done,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The term, snapshot index and outcome of every InstallSnapshotResponse sent to `to`.
+pub fn snapshot_answers(
+    actions: &[Action<u64>],
+    to: NodeId,
+) -> Vec<(Term, LogIndex, SnapshotOutcome)> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::InstallSnapshotResponse {
+                term,
+                snapshot_index,
+                outcome,
+            } => Some((term, snapshot_index, outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The InstallSnapshotResponse sent to `to`, if exactly one was sent.
+pub fn snapshot_answer(
+    actions: &[Action<u64>],
+    to: NodeId,
+) -> Option<(Term, LogIndex, SnapshotOutcome)> {
+    at_most_one(snapshot_answers(actions, to))
+}
+
+/// Every snapshot handed to the host by `Action::InstallSnapshot`, in order.
+pub fn installed_snapshots<C>(actions: &[Action<C>]) -> Vec<Snapshot> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::InstallSnapshot(snapshot) => Some(Snapshot::clone(snapshot)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The metadata of every `Persist::Snapshot` action, in order.
+pub fn persisted_snapshots<C>(actions: &[Action<C>]) -> Vec<SnapshotMeta> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Persist(Persist::Snapshot(meta)) => Some(meta.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Node 1 leading term 2 of {1, 2, 3} with `config` (its id must be 1): its log held ten
+/// entries of term 1 before its no-op at 11, node 3 acknowledged all of them (commit 11,
+/// applied 11), and its host then snapshotted index 10 with `data`. Node 2 has not answered
+/// the first append, sent with prev_log_index 10.
+pub fn leader_with_snapshot(config: Config, data: &[u8]) -> Node {
+    assert_eq!(config.id, 1);
+    let mut leader = restored_node(config, 1, &[1; 10]);
+    elect(&mut leader, 3);
+    receive(&mut leader, 3, accepted(2, 11));
+    assert_eq!((leader.commit_index(), leader.applied_index()), (11, 11));
+    let actions = leader.step(Event::SnapshotTaken {
+        index: 10,
+        data: data.to_vec(),
+    });
+    assert_eq!(persisted_snapshots(&actions), vec![snapshot_meta(10, 1)]);
+    leader
 }
