@@ -18,7 +18,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::action::{Action, Persist};
 use crate::config::Config;
 use crate::event::Event;
-use crate::message::{AppendOutcome, Message, SnapshotOutcome};
+use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
 use crate::raft::{Raft, Restored};
 use crate::sim::{Faults, NetworkConfig, Sim, SimConfig};
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Snapshot, SnapshotMeta};
@@ -246,14 +246,16 @@ impl FuzzEvent {
                 }
                 let message = Message::InstallSnapshot {
                     term: near(term, t),
-                    meta: SnapshotMeta {
-                        last_index: near(last, index),
-                        last_term: near(node.last_term(), last_term),
-                        voters,
-                    },
-                    offset: u64::from(offset % 32),
-                    data: vec![len; usize::from(len % 16)],
-                    done,
+                    chunk: Box::new(SnapshotChunk {
+                        meta: SnapshotMeta {
+                            last_index: near(last, index),
+                            last_term: near(node.last_term(), last_term),
+                            voters,
+                        },
+                        offset: u64::from(offset % 32),
+                        data: vec![len; usize::from(len % 16)],
+                        done,
+                    }),
                 };
                 receive(from, message)
             }

@@ -95,7 +95,8 @@ pub use action::{Action, Persist, ProposeError, SnapshotError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use event::Event;
 pub use message::{
-    AppendOutcome, Message, SnapshotOutcome, ENTRY_HEADER_BYTES, MESSAGE_HEADER_BYTES,
+    AppendOutcome, Message, SnapshotChunk, SnapshotOutcome, ENTRY_HEADER_BYTES,
+    MESSAGE_HEADER_BYTES,
 };
 pub use raft::{InitError, Raft, RestoreError, Restored};
 pub use types::{

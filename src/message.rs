@@ -52,14 +52,9 @@ pub enum Message<C> {
     InstallSnapshot {
         /// The leader's term.
         term: Term,
-        /// What the whole snapshot covers.
-        meta: SnapshotMeta,
-        /// Where `data` starts in the snapshot's bytes.
-        offset: u64,
-        /// The chunk: at most `Config::snapshot_chunk_bytes` bytes.
-        data: Vec<u8>,
-        /// True for the last chunk: the snapshot's size is `offset + data.len()`.
-        done: bool,
+        /// The chunk. Boxed so that every other message stays small: they are moved on every
+        /// step, snapshots are rare.
+        chunk: Box<SnapshotChunk>,
     },
     /// The answer to an `InstallSnapshot` chunk.
     InstallSnapshotResponse {
@@ -70,6 +65,21 @@ pub enum Message<C> {
         /// How far the transfer got.
         outcome: SnapshotOutcome,
     },
+}
+
+/// One chunk of a snapshot, as an `InstallSnapshot` message carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SnapshotChunk {
+    /// What the whole snapshot covers.
+    pub meta: SnapshotMeta,
+    /// Where `data` starts in the snapshot's bytes.
+    pub offset: u64,
+    /// The chunk: at most `Config::snapshot_chunk_bytes` bytes.
+    pub data: Vec<u8>,
+    /// True for the last chunk: the snapshot's size is `offset + data.len()`.
+    pub done: bool,
 }
 
 /// The result of an `InstallSnapshot` chunk on the follower.
@@ -162,8 +172,8 @@ impl<C: Command> Message<C> {
                         .map(|entry| ENTRY_HEADER_BYTES + entry.payload.size_bytes())
                         .sum::<usize>()
             }
-            Message::InstallSnapshot { meta, data, .. } => {
-                MESSAGE_HEADER_BYTES + 8 * meta.voters.len() + data.len()
+            Message::InstallSnapshot { chunk, .. } => {
+                MESSAGE_HEADER_BYTES + 8 * chunk.meta.voters.len() + chunk.data.len()
             }
             _ => MESSAGE_HEADER_BYTES,
         }

@@ -9,7 +9,7 @@ use crate::action::{Action, Persist, ProposeError, SnapshotError};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::log::Log;
-use crate::message::{AppendOutcome, Message, SnapshotOutcome};
+use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
 use crate::progress::{Progress, ProgressState};
 use crate::quorum;
 use crate::rng::Rng;
@@ -272,7 +272,7 @@ pub struct Raft<C> {
     /// Invariant: the log's base index is at most its index, which is at most `applied_index`.
     snapshot: Option<Arc<Snapshot>>,
     /// Follower only: the snapshot being received from the leader of `term`, chunk by chunk.
-    incoming: Option<Incoming>,
+    incoming: Option<Box<Incoming>>,
 }
 
 /// A snapshot arriving in chunks: the bytes so far, kept while they come from the leader of
@@ -717,13 +717,9 @@ impl<C: Command> Raft<C> {
                     self.handle_append_response(from, outcome, out);
                 }
             }
-            Message::InstallSnapshot {
-                meta,
-                offset,
-                data,
-                done,
-                ..
-            } => self.handle_install_snapshot(from, meta, offset, data, done, out),
+            Message::InstallSnapshot { chunk, .. } => {
+                self.handle_install_snapshot(from, *chunk, out)
+            }
             Message::InstallSnapshotResponse {
                 snapshot_index,
                 outcome,
@@ -741,7 +737,9 @@ impl<C: Command> Raft<C> {
     /// cluster, and storing it would leave state `Raft::new` refuses at restart.
     fn is_our_configuration(&self, message: &Message<C>) -> bool {
         match message {
-            Message::InstallSnapshot { meta, .. } => same_voters(&meta.voters, &self.config.voters),
+            Message::InstallSnapshot { chunk, .. } => {
+                same_voters(&chunk.meta.voters, &self.config.voters)
+            }
             _ => true,
         }
     }
@@ -760,9 +758,9 @@ impl<C: Command> Raft<C> {
                 };
                 self.send_append_response(from, outcome, out);
             }
-            Message::InstallSnapshot { meta, .. } => {
+            Message::InstallSnapshot { chunk, .. } => {
                 let outcome = SnapshotOutcome::Receiving { next_offset: 0 };
-                self.send_snapshot_response(from, meta.last_index, outcome, out);
+                self.send_snapshot_response(from, chunk.meta.last_index, outcome, out);
             }
             Message::RequestVoteResponse { .. }
             | Message::AppendEntriesResponse { .. }
@@ -815,6 +813,7 @@ impl<C: Command> Raft<C> {
     }
 
     /// Figure 2, AppendEntries receiver, with the message's term equal to ours.
+    #[inline]
     fn handle_append_entries(
         &mut self,
         leader: NodeId,
@@ -875,15 +874,20 @@ impl<C: Command> Raft<C> {
     /// kept only in order; the last one installs the snapshot, unless the log already holds
     /// what it covers (correctness.md §4: at or below our commit, ignore it; its last entry in
     /// our log, keep the suffix and commit up to it).
+    #[cold]
+    #[inline(never)]
     fn handle_install_snapshot(
         &mut self,
         leader: NodeId,
-        meta: SnapshotMeta,
-        offset: u64,
-        data: Vec<u8>,
-        done: bool,
+        chunk: SnapshotChunk,
         out: &mut Vec<Action<C>>,
     ) {
+        let SnapshotChunk {
+            meta,
+            offset,
+            data,
+            done,
+        } = chunk;
         if !self.follow(leader) {
             return;
         }
@@ -916,11 +920,11 @@ impl<C: Command> Raft<C> {
             .as_ref()
             .is_some_and(|incoming| incoming.term == self.term && incoming.meta == meta);
         if offset == 0 && !continues {
-            self.incoming = Some(Incoming {
+            self.incoming = Some(Box::new(Incoming {
                 term: self.term,
                 meta,
                 data: Vec::new(),
-            });
+            }));
         }
         let Some(incoming) = self.incoming.as_mut().filter(|_| offset == 0 || continues) else {
             // A later chunk of a transfer we do not hold: ask for it from the start.
@@ -946,13 +950,15 @@ impl<C: Command> Raft<C> {
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
-        let Incoming { meta, data, .. } = self.incoming.take().expect("checked above");
+        let Incoming { meta, data, .. } = *self.incoming.take().expect("checked above");
         self.install_snapshot(Snapshot { meta, data }, out);
         let outcome = SnapshotOutcome::Done { match_index: index };
         self.send_snapshot_response(leader, index, outcome, out);
     }
 
     /// Figure 13 rules 7 and 8: the snapshot replaces the whole log and the state machine.
+    #[cold]
+    #[inline(never)]
     fn install_snapshot(&mut self, snapshot: Snapshot, out: &mut Vec<Action<C>>) {
         let (index, term) = (snapshot.meta.last_index, snapshot.meta.last_term);
         debug_assert!(index > self.commit_index);
@@ -1084,6 +1090,7 @@ impl<C: Command> Raft<C> {
     }
 
     /// The follower at `slot` holds the leader's log up to `match_index`, durably.
+    #[inline]
     fn handle_accepted(&mut self, slot: usize, match_index: LogIndex, out: &mut Vec<Action<C>>) {
         if match_index > self.log.last_index() {
             return; // An answer to a request we never sent.
@@ -1105,6 +1112,8 @@ impl<C: Command> Raft<C> {
 
     /// Figure 13 on the leader's side: a chunk was acknowledged (more may go), or the transfer
     /// is over.
+    #[cold]
+    #[inline(never)]
     fn handle_snapshot_response(
         &mut self,
         from: NodeId,
@@ -1145,6 +1154,8 @@ impl<C: Command> Raft<C> {
 
     /// Starts sending the latest snapshot to `slot`, whose next entry was compacted away.
     /// Returns true if a chunk was sent.
+    #[cold]
+    #[inline(never)]
     fn start_transfer(&mut self, slot: usize, out: &mut Vec<Action<C>>) -> bool {
         let Some(snapshot) = self.snapshot.clone() else {
             debug_assert!(false, "a compacted log always has a snapshot");
@@ -1182,10 +1193,12 @@ impl<C: Command> Raft<C> {
             transfer.final_sent = end == size;
             let message = Message::InstallSnapshot {
                 term: self.term,
-                meta: transfer.snapshot.meta.clone(),
-                offset,
-                data,
-                done: transfer.final_sent,
+                chunk: Box::new(SnapshotChunk {
+                    meta: transfer.snapshot.meta.clone(),
+                    offset,
+                    data,
+                    done: transfer.final_sent,
+                }),
             };
             out.push(Action::Send { to, message });
         }
@@ -1195,6 +1208,8 @@ impl<C: Command> Raft<C> {
     /// since the last one, send one chunk again from the last acknowledged byte (the window
     /// reopens with its answer, so a follower that is down costs one chunk per heartbeat);
     /// after `SNAPSHOT_STALL_LIMIT` such intervals, drop the transfer and probe afresh.
+    #[cold]
+    #[inline(never)]
     fn snapshot_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
         let progress = &mut self.progress[slot];
         let Some(transfer) = progress.transfer.as_mut() else {
@@ -1222,6 +1237,8 @@ impl<C: Command> Raft<C> {
     // ----- snapshots and compaction -----
 
     /// The host snapshotted its state machine up to `index` (an `Event::SnapshotTaken`).
+    #[cold]
+    #[inline(never)]
     fn take_snapshot(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
         if index > self.applied_index {
             let error = SnapshotError::NotApplied {
@@ -1668,13 +1685,10 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
         } => is_well_formed_append(*term, *prev_log_index, *prev_log_term, entries),
         // A snapshot covers at least one entry, of a term no later than the sender's; its
         // chunk fits in the offsets.
-        Message::InstallSnapshot {
-            term,
-            meta,
-            offset,
-            data,
-            ..
-        } => {
+        Message::InstallSnapshot { term, chunk } => {
+            let SnapshotChunk {
+                meta, offset, data, ..
+            } = &**chunk;
             meta.last_index > 0
                 && meta.last_index <= INDEX_MAX
                 && meta.last_term > 0

@@ -191,6 +191,9 @@ impl Node {
                 }
                 Action::ProposalAccepted { .. } => {}
                 Action::ProposalRejected(error) => panic!("proposal rejected: {error}"),
+                // No follower falls behind the leader's compaction in these workloads.
+                Action::InstallSnapshot(_) => panic!("a snapshot install in a lossless run"),
+                Action::SnapshotRefused(error) => panic!("snapshot refused: {error}"),
                 other => panic!("an action the harness does not know: {other:?}"),
             }
         }
