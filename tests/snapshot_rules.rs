@@ -100,9 +100,9 @@ fn chunk_parts(messages: &[Message<u64>]) -> Vec<(u64, Vec<u8>, bool)> {
     messages
         .iter()
         .filter_map(|message| match message {
-            Message::InstallSnapshot {
-                offset, data, done, ..
-            } => Some((*offset, data.clone(), *done)),
+            Message::InstallSnapshot { chunk, .. } => {
+                Some((chunk.offset, chunk.data.clone(), chunk.done))
+            }
             _ => None,
         })
         .collect()
@@ -607,7 +607,7 @@ fn after_the_transfer_the_follower_catches_up_by_entries_despite_a_newer_snapsho
         .to_follower
         .iter()
         .filter_map(|message| match message {
-            Message::InstallSnapshot { meta, .. } => Some(meta.last_index),
+            Message::InstallSnapshot { chunk, .. } => Some(chunk.meta.last_index),
             _ => None,
         })
         .collect();

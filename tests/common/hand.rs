@@ -4,7 +4,8 @@
 
 use pureraft::{
     Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Message, NodeId,
-    Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotMeta, SnapshotOutcome, Term,
+    Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotChunk, SnapshotMeta, SnapshotOutcome,
+    Term,
 };
 
 pub type Node = Raft<u64>;
@@ -310,10 +311,12 @@ pub fn restored_from_snapshot(
 pub fn chunk(term: Term, meta: SnapshotMeta, offset: u64, data: &[u8], done: bool) -> Message<u64> {
     Message::InstallSnapshot {
         term,
-        meta,
-        offset,
-        data: data.to_vec(),
-        done,
+        chunk: Box::new(SnapshotChunk {
+            meta,
+            offset,
+            data: data.to_vec(),
+            done,
+        }),
     }
 }
 
@@ -351,19 +354,21 @@ pub fn chunks_to(actions: &[Action<u64>], to: NodeId) -> Vec<Chunk> {
     sent_to(actions, to)
         .into_iter()
         .filter_map(|message| match message {
-            Message::InstallSnapshot {
-                term,
-                meta,
-                offset,
-                data,
-                done,
-            } => Some(Chunk {
-                term,
-                meta,
-                offset,
-                data,
-                done,
-            }),
+            Message::InstallSnapshot { term, chunk } => {
+                let SnapshotChunk {
+                    meta,
+                    offset,
+                    data,
+                    done,
+                } = *chunk;
+                Some(Chunk {
+                    term,
+                    meta,
+                    offset,
+                    data,
+                    done,
+                })
+            }
             _ => None,
         })
         .collect()
