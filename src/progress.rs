@@ -38,6 +38,9 @@ pub(crate) struct Transfer {
     pub(crate) acked_at_heartbeat: u64,
     /// Heartbeat intervals in a row without progress.
     pub(crate) stalled_heartbeats: u32,
+    /// `sent` when chunks were last sent again after a duplicate answer: further duplicates
+    /// resend nothing until `acked` passes it (one resend per window, as TCP's NewReno).
+    pub(crate) recover: u64,
 }
 
 impl Transfer {
@@ -70,6 +73,15 @@ pub(crate) struct Progress {
     pub(crate) match_at_heartbeat: LogIndex,
     /// The snapshot being sent (Snapshot state only).
     pub(crate) transfer: Option<Transfer>,
+    /// The follower installed our snapshot and catches up by entries from its index: the
+    /// leader does not compact past its match meanwhile. Cleared when it is within the
+    /// trailing entries, or when it has not answered for `SNAPSHOT_STALL_LIMIT` heartbeat
+    /// intervals in a row (a lost append that sends it back to probing does not clear it).
+    pub(crate) catching_up: bool,
+    /// The follower answered since the last heartbeat.
+    pub(crate) heard: bool,
+    /// Heartbeat intervals in a row in which the follower did not answer.
+    pub(crate) silent_heartbeats: u32,
 }
 
 impl Progress {
@@ -86,6 +98,9 @@ impl Progress {
             commit_sent: 0,
             match_at_heartbeat: 0,
             transfer: None,
+            catching_up: false,
+            heard: false,
+            silent_heartbeats: 0,
         }
     }
 
@@ -175,6 +190,7 @@ impl Progress {
         debug_assert!(snapshot.meta.last_index > self.match_index);
         self.state = ProgressState::Snapshot;
         self.inflight.clear();
+        self.catching_up = false;
         self.next_index = snapshot.meta.last_index + 1;
         self.transfer = Some(Transfer {
             snapshot,
@@ -183,6 +199,7 @@ impl Progress {
             final_sent: false,
             acked_at_heartbeat: 0,
             stalled_heartbeats: 0,
+            recover: 0,
         });
     }
 
@@ -221,12 +238,22 @@ impl Progress {
         self.next_index = next_index;
     }
 
-    /// A heartbeat interval passed: an unanswered probe may be sent again.
-    pub(crate) fn heartbeat_elapsed(&mut self) {
+    /// A heartbeat interval passed: an unanswered probe may be sent again; a follower silent
+    /// for `silent_limit` intervals in a row no longer holds compaction back.
+    pub(crate) fn heartbeat_elapsed(&mut self, silent_limit: u32) {
         if let ProgressState::Probe { .. } = self.state {
             self.state = ProgressState::Probe { waiting: false };
         }
         self.match_at_heartbeat = self.match_index;
+        if self.heard {
+            self.silent_heartbeats = 0;
+        } else {
+            self.silent_heartbeats = self.silent_heartbeats.saturating_add(1);
+            if self.silent_heartbeats > silent_limit {
+                self.catching_up = false;
+            }
+        }
+        self.heard = false;
     }
 
     #[cfg(debug_assertions)]

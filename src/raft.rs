@@ -1075,6 +1075,7 @@ impl<C: Command> Raft<C> {
         let Some(slot) = self.peer_slot(from) else {
             return;
         };
+        self.progress[slot].heard = true;
         match outcome {
             AppendOutcome::Accepted { match_index } => self.handle_accepted(slot, match_index, out),
             AppendOutcome::Rejected {
@@ -1097,14 +1098,23 @@ impl<C: Command> Raft<C> {
         }
         let progress = &mut self.progress[slot];
         if progress.state == ProgressState::Snapshot && match_index >= self.log.base_index() {
-            // Entries can take it from here: the transfer is over (or no longer needed).
+            // Entries can take it from here: the transfer is over (or no longer needed). Until
+            // the follower is within the trailing entries, compaction waits for it, or a newer
+            // snapshot would take away the entries it needs next and send it snapshot after
+            // snapshot.
             let next_index = progress.match_index.max(match_index) + 1;
             progress.become_probe(next_index);
-            self.compact();
+            progress.catching_up = true;
         }
         // match = max(match, answer): reordered answers never move it back.
         if self.progress[slot].accepted(match_index) {
             self.maybe_commit(out);
+        }
+        let target = self.compaction_target();
+        let progress = &mut self.progress[slot];
+        if progress.catching_up && progress.match_index >= target {
+            progress.catching_up = false;
+            self.compact();
         }
         self.send_entries(slot, out);
         self.maybe_send_commit(slot, out);
@@ -1124,6 +1134,7 @@ impl<C: Command> Raft<C> {
         let Some(slot) = self.peer_slot(from) else {
             return;
         };
+        self.progress[slot].heard = true;
         match outcome {
             SnapshotOutcome::Done { match_index } => self.handle_accepted(slot, match_index, out),
             SnapshotOutcome::Receiving { next_offset } => {
@@ -1133,10 +1144,22 @@ impl<C: Command> Raft<C> {
                 // Only news moves the transfer: a stale, duplicated or out-of-order answer
                 // changes nothing (a lost chunk is sent again at the next heartbeat).
                 let size = transfer.snapshot.data.len() as u64;
-                if transfer.index() != snapshot_index
-                    || next_offset <= transfer.acked
-                    || next_offset > size
-                {
+                if transfer.index() != snapshot_index || next_offset > size {
+                    return;
+                }
+                if next_offset <= transfer.acked {
+                    // No news. An answer that repeats `acked` while later chunks are out means
+                    // the follower dropped one that came out of order: send again from there,
+                    // once per window (a lost chunk is also sent again at the next heartbeat).
+                    let lost = next_offset == transfer.acked
+                        && transfer.sent > transfer.acked
+                        && transfer.acked >= transfer.recover;
+                    if lost {
+                        transfer.recover = transfer.sent;
+                        transfer.sent = transfer.acked;
+                        transfer.final_sent = false;
+                        self.send_chunks(slot, out);
+                    }
                     return;
                 }
                 transfer.acked = next_offset;
@@ -1276,22 +1299,31 @@ impl<C: Command> Raft<C> {
 
     /// Drops the entries the latest snapshot covers, but for the last
     /// `snapshot_trailing_entries` of them, and never past a snapshot still being sent to a
-    /// follower: its catch-up continues by entries from that snapshot's index, so a follower
-    /// is never sent snapshot after snapshot while the leader keeps compacting.
+    /// follower, nor past the match of a follower catching up after one: its catch-up
+    /// continues by entries from that snapshot's index, so a follower is never sent snapshot
+    /// after snapshot while the leader keeps compacting.
     fn compact(&mut self) {
-        let Some(snapshot) = &self.snapshot else {
-            return;
-        };
-        let mut target = snapshot
-            .meta
-            .last_index
-            .saturating_sub(self.config.snapshot_trailing_entries);
+        let mut target = self.compaction_target();
         for progress in &self.progress {
             if let Some(transfer) = &progress.transfer {
                 target = target.min(transfer.index());
             }
+            if progress.catching_up {
+                target = target.min(progress.match_index);
+            }
         }
         self.log.compact_to(target);
+    }
+
+    /// How far the log may be compacted when no follower holds it back: the latest
+    /// snapshot's index less the trailing entries (0 without a snapshot).
+    fn compaction_target(&self) -> LogIndex {
+        self.snapshot.as_ref().map_or(0, |snapshot| {
+            snapshot
+                .meta
+                .last_index
+                .saturating_sub(self.config.snapshot_trailing_entries)
+        })
     }
 
     /// Moves `next_index` back after a rejection. A rejection is matched to the append it
@@ -1531,7 +1563,7 @@ impl<C: Command> Raft<C> {
                 let next_index = progress.match_index + 1;
                 progress.become_probe(next_index);
             }
-            progress.heartbeat_elapsed();
+            progress.heartbeat_elapsed(SNAPSHOT_STALL_LIMIT);
             match progress.state {
                 ProgressState::Replicate => self.send_heartbeat(slot, out),
                 ProgressState::Probe { .. } => {
