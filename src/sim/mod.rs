@@ -165,6 +165,31 @@ pub enum SimEvent {
     },
 }
 
+/// Which batches a crash armed by [`Sim::crash_after_actions_of`] strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchKind {
+    /// Any batch with at least one action.
+    Any,
+    /// A batch in which a follower installs a snapshot (`Action::InstallSnapshot`).
+    Install,
+    /// A batch that records a snapshot the host took (`Persist::Snapshot`).
+    Snapshot,
+}
+
+impl BatchKind {
+    fn matches<C>(self, actions: &[Action<C>]) -> bool {
+        match self {
+            BatchKind::Any => true,
+            BatchKind::Install => actions
+                .iter()
+                .any(|action| matches!(action, Action::InstallSnapshot(_))),
+            BatchKind::Snapshot => actions
+                .iter()
+                .any(|action| matches!(action, Action::Persist(Persist::Snapshot(_)))),
+        }
+    }
+}
+
 /// Counters over a whole simulation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SimStats {
@@ -277,7 +302,7 @@ pub struct Sim<C> {
     record_timeline: bool,
     /// Chance, per million batches, that a node crashes part-way through one.
     crash_in_batch_per_million: u32,
-    crash_plan: Option<(NodeId, usize)>,
+    crash_plan: Option<(NodeId, usize, BatchKind)>,
     last_planned_crash: Option<(usize, usize)>,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
@@ -439,7 +464,12 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// length), then crashes. Testing every prefix of one batch this way checks that a crash
     /// at any point of a batch loses nothing acknowledged (correctness.md §1.10).
     pub fn crash_after_actions(&mut self, id: NodeId, prefix: usize) {
-        self.crash_plan = Some((id, prefix));
+        self.crash_plan = Some((id, prefix, BatchKind::Any));
+    }
+
+    /// As [`Sim::crash_after_actions`], in the node's next batch of the given kind only.
+    pub fn crash_after_actions_of(&mut self, id: NodeId, prefix: usize, kind: BatchKind) {
+        self.crash_plan = Some((id, prefix, kind));
     }
 
     /// The last crash armed by [`Sim::crash_after_actions`] that struck: actions carried out
@@ -862,7 +892,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
         let batch = actions.len();
         let crash_at = self
-            .planned_crash_point(id, batch)
+            .planned_crash_point(id, &actions)
             .or_else(|| self.draw_crash_point(batch));
         let mut outcome = None;
         for (done, action) in actions.drain(..).enumerate() {
@@ -904,9 +934,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.step_node(position, Event::SnapshotTaken { index, data });
     }
 
-    fn planned_crash_point(&mut self, id: NodeId, batch: usize) -> Option<usize> {
+    fn planned_crash_point(&mut self, id: NodeId, actions: &[Action<C>]) -> Option<usize> {
+        let batch = actions.len();
         match self.crash_plan {
-            Some((target, prefix)) if target == id && batch > 0 => {
+            Some((target, prefix, kind)) if target == id && batch > 0 && kind.matches(actions) => {
                 self.crash_plan = None;
                 let executed = prefix.min(batch);
                 self.last_planned_crash = Some((executed, batch));
