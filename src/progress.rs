@@ -50,6 +50,14 @@ impl Transfer {
     }
 }
 
+/// Where in the host's output buffer an append still waits, and its payload bytes, so that a
+/// later proposal can grow it within the byte bound (see `Raft::step_into`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pending {
+    pub(crate) position: usize,
+    pub(crate) bytes: u64,
+}
+
 /// The leader's view of one follower. Invariant: `match_index < next_index`.
 #[derive(Clone, Debug)]
 pub(crate) struct Progress {
@@ -82,6 +90,9 @@ pub(crate) struct Progress {
     pub(crate) heard: bool,
     /// Heartbeat intervals in a row in which the follower did not answer.
     pub(crate) silent_heartbeats: u32,
+    /// The last append pushed to this follower, if it may still be waiting in the host's
+    /// output buffer.
+    pub(crate) pending: Option<Pending>,
 }
 
 impl Progress {
@@ -101,6 +112,7 @@ impl Progress {
             catching_up: false,
             heard: false,
             silent_heartbeats: 0,
+            pending: None,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::log::Log;
 use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
-use crate::progress::{Progress, ProgressState};
+use crate::progress::{Pending, Progress, ProgressState};
 use crate::quorum;
 use crate::rng::Rng;
 use crate::types::{
@@ -222,14 +222,6 @@ impl From<RestoreError> for InitError {
     }
 }
 
-/// Where in the host's output buffer an append still waits, and its payload bytes, so that a
-/// later proposal can grow it within the byte bound (see [`Raft::step_into`]).
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    position: usize,
-    bytes: u64,
-}
-
 /// One Raft node: a pure state machine driven by [`Raft::step`].
 ///
 /// Methods come in three kinds: construction ([`Raft::new`]), the input
@@ -238,8 +230,6 @@ struct Pending {
 #[derive(Clone, Debug)]
 pub struct Raft<C> {
     config: Config,
-    /// The voters other than this node; `progress[k]` (while leading) tracks `peers[k]`.
-    peers: Vec<NodeId>,
     term: Term,
     vote: Option<NodeId>,
     role: Role,
@@ -259,13 +249,11 @@ pub struct Raft<C> {
     rng: Rng,
     /// Candidate only: the voters that granted their vote in this term, this node included.
     votes_granted: SmallVec<[NodeId; 8]>,
-    /// Leader only: one entry per peer.
+    /// Leader only: one entry per voter other than this node, in `Config::voters` order.
     progress: Vec<Progress>,
     /// Leader only: where in `out` the last `Persist::Entries` was pushed, if it may still be
     /// waiting there.
     pending_persist: Option<usize>,
-    /// Leader only: per peer, the last append pushed, if it may still be waiting in `out`.
-    pending_sends: Vec<Option<Pending>>,
     /// Where the current step's actions begin in `out`.
     step_start: usize,
     /// The latest snapshot: taken by the host, installed from a leader, or restored.
@@ -313,14 +301,7 @@ impl<C: Command> Raft<C> {
         let covered = entries.iter().take_while(|e| e.index <= base_index).count();
         entries.drain(..covered);
         let applied = applied.max(base_index);
-        let peers: Vec<NodeId> = config
-            .voters
-            .iter()
-            .copied()
-            .filter(|&voter| voter != config.id)
-            .collect();
         let mut raft = Raft {
-            peers,
             term: hard_state.term,
             vote: hard_state.vote,
             role: Role::Follower,
@@ -336,7 +317,6 @@ impl<C: Command> Raft<C> {
             votes_granted: SmallVec::new(),
             progress: Vec::new(),
             pending_persist: None,
-            pending_sends: Vec::new(),
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
             incoming: None,
@@ -548,7 +528,10 @@ impl<C: Command> Raft<C> {
             return;
         }
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
-        for &peer in &self.peers {
+        for &peer in &self.config.voters {
+            if peer == self.config.id {
+                continue;
+            }
             out.push(Action::Send {
                 to: peer,
                 message: Message::RequestVote {
@@ -618,12 +601,11 @@ impl<C: Command> Raft<C> {
         self.heartbeat_elapsed = 0;
         let next_index = self.log.last_index() + 1;
         let inflight_max = self.config.max_inflight_appends;
-        self.progress = self
-            .peers
-            .iter()
-            .map(|&peer| Progress::new(peer, next_index, inflight_max))
-            .collect();
-        self.pending_sends = vec![None; self.peers.len()];
+        let id = self.config.id;
+        let peers = self.config.voters.iter().filter(|&&voter| voter != id);
+        self.progress.clear();
+        self.progress
+            .extend(peers.map(|&peer| Progress::new(peer, next_index, inflight_max)));
         self.pending_persist = None;
         // Raft §8 / thesis §6.4: a no-op entry of the new term lets the leader commit, and so
         // learn, every earlier entry without waiting for a client.
@@ -636,14 +618,13 @@ impl<C: Command> Raft<C> {
 
     fn clear_leader_state(&mut self) {
         self.progress.clear();
-        self.pending_sends.clear();
         self.pending_persist = None;
     }
 
     fn forget_pending(&mut self) {
         self.pending_persist = None;
-        for pending in &mut self.pending_sends {
-            *pending = None;
+        for progress in &mut self.progress {
+            progress.pending = None;
         }
     }
 
@@ -658,7 +639,7 @@ impl<C: Command> Raft<C> {
             // malformed message from a faulty peer must not depose a leader.
             return;
         }
-        if !self.peers.contains(&from) {
+        if !self.is_peer(from) {
             match message {
                 // A leader unknown to us may hold a newer configuration: follow it.
                 Message::AppendEntries { .. } | Message::InstallSnapshot { .. } => {}
@@ -1423,13 +1404,13 @@ impl<C: Command> Raft<C> {
     /// Adds the entry at `index` to the append to `slot` still waiting in `out`, if that append
     /// ends just before it and has room. Returns false if a new message is needed instead.
     fn extend_pending_send(&mut self, slot: usize, index: LogIndex, out: &mut [Action<C>]) -> bool {
-        let Some(pending) = self.pending_sends[slot] else {
+        let Some(pending) = self.progress[slot].pending else {
             return false;
         };
         if !self.progress[slot].can_extend_last_sent(index - 1) {
             return false;
         }
-        let peer = self.peers[slot];
+        let peer = self.progress[slot].id;
         let Some(Action::Send {
             to,
             message: Message::AppendEntries { term, entries, .. },
@@ -1448,7 +1429,7 @@ impl<C: Command> Raft<C> {
             return false;
         }
         entries.push(entry.clone());
-        self.pending_sends[slot] = Some(Pending {
+        self.progress[slot].pending = Some(Pending {
             position: pending.position,
             bytes,
         });
@@ -1498,7 +1479,7 @@ impl<C: Command> Raft<C> {
         }
         self.push_append(slot, prev_log_index, entries, out);
         if !empty {
-            self.pending_sends[slot] = Some(Pending {
+            self.progress[slot].pending = Some(Pending {
                 position: out.len() - 1,
                 bytes,
             });
@@ -1650,7 +1631,14 @@ impl<C: Command> Raft<C> {
     }
 
     fn peer_slot(&self, peer: NodeId) -> Option<usize> {
-        self.peers.iter().position(|&p| p == peer)
+        self.progress
+            .iter()
+            .position(|progress| progress.id == peer)
+    }
+
+    /// True if `id` is a voter other than this node.
+    fn is_peer(&self, id: NodeId) -> bool {
+        id != self.config.id && self.config.voters.contains(&id)
     }
 
     #[cfg(debug_assertions)]
@@ -1681,7 +1669,7 @@ impl<C: Command> Raft<C> {
             Role::Leader => {
                 debug_assert_eq!(self.leader, Some(self.config.id));
                 debug_assert_eq!(self.vote, Some(self.config.id));
-                debug_assert_eq!(self.progress.len(), self.peers.len());
+                debug_assert_eq!(self.progress.len(), self.config.voters.len() - 1);
                 for progress in &self.progress {
                     progress.check(self.log.last_index());
                 }
