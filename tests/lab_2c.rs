@@ -27,7 +27,8 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use common::{
-    cluster, lab_peer, random_server, seeds, unreliable_cluster, LabRng, ELECTION_TIMEOUT_TICKS,
+    check_one_leader, cluster, crash1, lab_peer, one, random_server, seeds, start1,
+    unreliable_cluster, LabRng, ELECTION_TIMEOUT_TICKS,
 };
 use pureraft::sim::{NetworkConfig, Sim};
 use pureraft::{LogIndex, NodeId};
@@ -51,29 +52,6 @@ fn for_each_seed(name: &str, scenario: impl Fn(u64) -> u64) {
             started.elapsed()
         );
     }
-}
-
-/// The lab's `crash1(i)`: disconnect the server and kill it; its persisted state stays.
-fn crash1(sim: &mut Sim<u64>, id: NodeId) {
-    sim.disconnect(id);
-    sim.crash(id);
-}
-
-/// The lab's `start1(i)`: crash the server if it runs, then build it from its persisted
-/// state. It stays disconnected until the test connects it.
-fn start1(sim: &mut Sim<u64>, id: NodeId) {
-    crash1(sim, id);
-    sim.restart(id);
-}
-
-fn one(sim: &mut Sim<u64>, command: u64, expected: usize) -> LogIndex {
-    sim.one(command, expected, true)
-        .unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn check_one_leader(sim: &mut Sim<u64>) -> NodeId {
-    sim.check_one_leader()
-        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// The lab's `one(cmd, expected, true)` as a state machine, so that several can run at once

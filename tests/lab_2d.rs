@@ -52,7 +52,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{lab_peer, seeds, LabRng};
+use common::{check_one_leader, crash1, lab_peer, one, seeds, start1, LabRng};
 use pureraft::sim::{NetworkConfig, Sim, SimConfig, SimStats};
 use pureraft::{LogIndex, NodeId};
 
@@ -133,29 +133,6 @@ fn snap_cluster(servers: usize, seed: u64, reliable: bool) -> Sim<u64> {
         config.network = NetworkConfig::unreliable();
     }
     Sim::new(config)
-}
-
-/// The lab's `crash1(i)`: disconnect the server and kill it; its persisted state stays.
-fn crash1(sim: &mut Sim<u64>, id: NodeId) {
-    sim.disconnect(id);
-    sim.crash(id);
-}
-
-/// The lab's `start1(i, applierSnap)`: crash the server if it runs, then build it from its
-/// persisted state (snapshot and entries). It stays disconnected until the test connects it.
-fn start1(sim: &mut Sim<u64>, id: NodeId) {
-    crash1(sim, id);
-    sim.restart(id);
-}
-
-fn one(sim: &mut Sim<u64>, command: u64, expected: usize) -> LogIndex {
-    sim.one(command, expected, true)
-        .unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn check_one_leader(sim: &mut Sim<u64>) -> NodeId {
-    sim.check_one_leader()
-        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// The lab's `cfg.LogSize()`: the largest persisted Raft state (hard state and stored entries,

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 use pureraft::sim::{NetworkConfig, Sim, SimConfig};
-use pureraft::{Command, NodeId};
+use pureraft::{Command, LogIndex, NodeId};
 
 /// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
 pub const ELECTION_TIMEOUT_TICKS: u64 = 100;
@@ -54,6 +54,31 @@ pub fn unreliable_cluster<C: Command + Debug + Eq + Hash>(servers: usize, seed: 
 /// after `id`, wrapping around.
 pub fn lab_peer(id: NodeId, offset: u64, servers: usize) -> NodeId {
     (id - 1 + offset) % servers as u64 + 1
+}
+
+/// The lab's `crash1(i)`: disconnect the server and kill it; its persisted state stays.
+pub fn crash1(sim: &mut Sim<u64>, id: NodeId) {
+    sim.disconnect(id);
+    sim.crash(id);
+}
+
+/// The lab's `start1(i)`: crash the server if it runs, then build it from its persisted
+/// state (snapshot and entries). It stays disconnected until the test connects it.
+pub fn start1(sim: &mut Sim<u64>, id: NodeId) {
+    crash1(sim, id);
+    sim.restart(id);
+}
+
+/// The lab's `one(cmd, expected, true)`, failing the test with the simulator's message.
+pub fn one(sim: &mut Sim<u64>, command: u64, expected: usize) -> LogIndex {
+    sim.one(command, expected, true)
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The lab's `checkOneLeader`, failing the test with the simulator's message.
+pub fn check_one_leader(sim: &mut Sim<u64>) -> NodeId {
+    sim.check_one_leader()
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// Unwraps one of the `Sim`'s lab checks (`check_one_leader`, `check_terms`, ...), failing
