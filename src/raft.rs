@@ -1091,10 +1091,9 @@ impl<C: Command> Raft<C> {
         if self.progress[slot].accepted(match_index) {
             self.maybe_commit(out);
         }
-        let target = self.compaction_target();
-        let progress = &mut self.progress[slot];
-        if progress.catching_up && progress.match_index >= target {
-            progress.catching_up = false;
+        let progress = &self.progress[slot];
+        if progress.catching_up && progress.match_index >= self.compaction_target() {
+            self.progress[slot].catching_up = false;
             self.compact();
         }
         self.send_entries(slot, out);
