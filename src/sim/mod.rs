@@ -31,9 +31,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::message::Message;
 use crate::rng::Rng;
-use crate::types::{
-    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Term,
-};
+use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, Term};
 use crate::{Raft, Restored};
 
 pub use chaos::Faults;
@@ -280,8 +278,9 @@ struct SimNode<C> {
     applied: Vec<Option<(Term, Payload<C>)>>,
     /// The state machine: the last index applied and the state (a hash chain) after it.
     state: (LogIndex, u64),
-    /// The snapshot the host took last, until `Persist::Snapshot` makes it the durable one.
-    taken: Option<Snapshot>,
+    /// The bytes of the snapshot the host took last, until `Persist::Snapshot` gives them
+    /// their metadata and makes them the durable snapshot.
+    taken: Option<Vec<u8>>,
     /// The index to snapshot at after the current step, by the `snapshot_every` rule, and
     /// the state after it.
     snapshot_due: Option<(LogIndex, u64)>,
@@ -924,10 +923,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// applied) and reports it to its node.
     fn take_snapshot(&mut self, position: usize, index: LogIndex, state: u64) {
         let data = encode_state(index, state, self.config.snapshot_padding);
-        self.nodes[position].taken = Some(Snapshot {
-            meta: SnapshotMeta::default(),
-            data: data.clone(),
-        });
+        self.nodes[position].taken = Some(data.clone());
         self.stats.snapshots_taken += 1;
         let id = self.nodes[position].id;
         self.note(SimEvent::SnapshotTaken { node: id, index });
@@ -1001,16 +997,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::Persist(Persist::Snapshot(meta)) => {
                 let node = &mut self.nodes[position];
-                let Some(mut snapshot) = node.taken.take() else {
+                let Some(data) = node.taken.take() else {
                     self.fail(&format!(
                         "node {id} recorded a snapshot its host never took"
                     ));
                 };
-                if decode_state(&snapshot.data).0 != meta.last_index {
+                let taken_at = decode_state(&data).0;
+                if taken_at != meta.last_index {
                     self.fail(&format!(
-                        "node {id} recorded a snapshot at {} for the one taken at {}",
-                        meta.last_index,
-                        decode_state(&snapshot.data).0
+                        "node {id} recorded a snapshot at {} for the one taken at {taken_at}",
+                        meta.last_index
                     ));
                 }
                 // Delete the stored entries the snapshot covers.
@@ -1019,8 +1015,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 durable.entries.drain(..covered.min(durable.entries.len()));
                 durable.base = meta.last_index;
                 durable.base_term = meta.last_term;
-                snapshot.meta = meta;
-                durable.snapshot = Some(snapshot);
+                durable.snapshot = Some(Snapshot { meta, data });
             }
             Action::InstallSnapshot(snapshot) => {
                 let (index, state) = decode_state(&snapshot.data);
