@@ -110,6 +110,14 @@ enum FuzzEvent {
         index: i8,
         match_index: i8,
     },
+    /// A commit notice.
+    Commit {
+        from: u8,
+        term: i8,
+        match_index: i8,
+        match_term: i8,
+        commit: i8,
+    },
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -222,6 +230,21 @@ impl FuzzEvent {
                 let message = Message::AppendEntriesResponse {
                     term: near(term, t),
                     outcome,
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Commit {
+                from,
+                term: t,
+                match_index,
+                match_term,
+                commit,
+            } => {
+                let message = Message::Commit {
+                    term: near(term, t),
+                    match_index: near(last, match_index),
+                    match_term: near(node.last_term(), match_term),
+                    leader_commit: near(node.commit_index(), commit),
                 };
                 receive(from, message)
             }

@@ -40,7 +40,23 @@ pub enum Message<C> {
         /// The leader's commit index.
         leader_commit: LogIndex,
     },
-    /// The answer to an `AppendEntries`.
+    /// A commit notice, sent by a leader to a follower that has answered every append: the
+    /// follower holds the leader's entry at `match_index`, and entries up to `leader_commit`
+    /// are committed. Unlike an empty `AppendEntries` it gets no answer unless the follower
+    /// does not hold that entry (then it is rejected like an append from `match_index`, and the
+    /// leader probes). A lost notice costs nothing but latency: the next heartbeat carries the
+    /// commit index too.
+    Commit {
+        /// The leader's term.
+        term: Term,
+        /// The last index the leader knows the follower holds.
+        match_index: LogIndex,
+        /// The term of the entry at `match_index`.
+        match_term: Term,
+        /// The leader's commit index.
+        leader_commit: LogIndex,
+    },
+    /// The answer to an `AppendEntries` (or to a `Commit` the follower cannot match).
     AppendEntriesResponse {
         /// The follower's current term, for the leader to update itself.
         term: Term,
@@ -141,19 +157,22 @@ impl<C> Message<C> {
             Message::RequestVote { term, .. }
             | Message::RequestVoteResponse { term, .. }
             | Message::AppendEntries { term, .. }
+            | Message::Commit { term, .. }
             | Message::AppendEntriesResponse { term, .. }
             | Message::InstallSnapshot { term, .. }
             | Message::InstallSnapshotResponse { term, .. } => *term,
         }
     }
 
-    /// True for the messages that ask for an answer (`RequestVote`, `AppendEntries`,
-    /// `InstallSnapshot`).
+    /// True for the requests a candidate or leader sends (`RequestVote`, `AppendEntries`,
+    /// `Commit`, `InstallSnapshot`), false for the answers. A `Commit` is answered only when
+    /// the follower cannot match it.
     pub fn is_request(&self) -> bool {
         matches!(
             self,
             Message::RequestVote { .. }
                 | Message::AppendEntries { .. }
+                | Message::Commit { .. }
                 | Message::InstallSnapshot { .. }
         )
     }

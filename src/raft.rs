@@ -642,7 +642,9 @@ impl<C: Command> Raft<C> {
         if !self.is_peer(from) {
             match message {
                 // A leader unknown to us may hold a newer configuration: follow it.
-                Message::AppendEntries { .. } | Message::InstallSnapshot { .. } => {}
+                Message::AppendEntries { .. }
+                | Message::Commit { .. }
+                | Message::InstallSnapshot { .. } => {}
                 // A removed or unknown node gets no vote and does not move our term.
                 Message::RequestVote { .. } => {
                     self.send(from, self.vote_response(false), out);
@@ -658,7 +660,9 @@ impl<C: Command> Raft<C> {
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
             let leader = matches!(
                 message,
-                Message::AppendEntries { .. } | Message::InstallSnapshot { .. }
+                Message::AppendEntries { .. }
+                    | Message::Commit { .. }
+                    | Message::InstallSnapshot { .. }
             )
             .then_some(from);
             if self.become_follower(term, leader) {
@@ -693,6 +697,12 @@ impl<C: Command> Raft<C> {
                 leader_commit,
                 out,
             ),
+            Message::Commit {
+                match_index,
+                match_term,
+                leader_commit,
+                ..
+            } => self.handle_commit(from, match_index, match_term, leader_commit, out),
             Message::AppendEntriesResponse { outcome, .. } => {
                 if self.role == Role::Leader {
                     self.handle_append_response(from, outcome, out);
@@ -731,9 +741,16 @@ impl<C: Command> Raft<C> {
     fn refuse_stale(&self, from: NodeId, message: &Message<C>, out: &mut Vec<Action<C>>) {
         match message {
             Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
-            Message::AppendEntries { prev_log_index, .. } => {
+            Message::AppendEntries {
+                prev_log_index: rejected_index,
+                ..
+            }
+            | Message::Commit {
+                match_index: rejected_index,
+                ..
+            } => {
                 let outcome = AppendOutcome::Rejected {
-                    rejected_index: *prev_log_index,
+                    rejected_index: *rejected_index,
                     hint_index: 0,
                     hint_term: 0,
                 };
@@ -832,6 +849,34 @@ impl<C: Command> Raft<C> {
         }
         let match_index = self.leader_verified_index.max(self.commit_index);
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
+    }
+
+    /// A commit notice: AppendEntries receiver rules 2 and 5 for an empty append from
+    /// `match_index`, answered only when rule 2 fails (then exactly like that append).
+    #[inline]
+    fn handle_commit(
+        &mut self,
+        leader: NodeId,
+        match_index: LogIndex,
+        match_term: Term,
+        leader_commit: LogIndex,
+        out: &mut Vec<Action<C>>,
+    ) {
+        if !self.follow(leader) {
+            return;
+        }
+        let matches =
+            match_index < self.commit_index || self.log.term_at(match_index) == Some(match_term);
+        if !matches {
+            self.reject_append(leader, match_index, match_term, out);
+            return;
+        }
+        self.leader_verified_index = self.leader_verified_index.max(match_index);
+        let commit = leader_commit.min(self.leader_verified_index);
+        if commit > self.commit_index {
+            self.commit_index = commit;
+            self.apply_committed(out);
+        }
     }
 
     /// A leader of our term contacted us: follow it and reset the election timer. Returns false
@@ -1520,15 +1565,33 @@ impl<C: Command> Raft<C> {
         });
     }
 
-    /// Once a follower has answered every append, tell it about a commit it has not seen.
+    /// Once a follower has answered every append, tell it about a commit it has not seen, with
+    /// a `Commit` notice (no answer expected) from its match index.
     fn maybe_send_commit(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
-        let progress = &self.progress[slot];
-        if progress.state == ProgressState::Replicate
-            && !progress.has_inflight()
-            && progress.commit_sent < self.commit_index
+        let progress = &mut self.progress[slot];
+        if progress.state != ProgressState::Replicate
+            || progress.has_inflight()
+            || progress.commit_sent >= self.commit_index
         {
-            self.send_heartbeat(slot, out);
+            return;
         }
+        // If compaction passed the match index, from the first index whose term is known.
+        let match_index = progress.match_index.max(self.log.base_index());
+        let match_term = self
+            .log
+            .term_at(match_index)
+            .expect("a leader holds every index it sends from");
+        progress.commit_sent = self.commit_index;
+        let message = Message::Commit {
+            term: self.term,
+            match_index,
+            match_term,
+            leader_commit: self.commit_index,
+        };
+        out.push(Action::Send {
+            to: progress.id,
+            message,
+        });
     }
 
     fn broadcast_heartbeat(&mut self, out: &mut Vec<Action<C>>) {
@@ -1714,6 +1777,9 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
                 && meta.last_term <= *term
                 && offset.checked_add(data.len() as u64).is_some()
         }
+        Message::Commit {
+            term, match_term, ..
+        } => match_term <= term,
         Message::RequestVoteResponse { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
