@@ -131,6 +131,27 @@ impl<C: Command> Log<C> {
         self.entries.push(entry);
     }
 
+    /// Appends `entries`, contiguous from `last_index() + 1` with terms that never decrease
+    /// (as `is_well_formed_append` checks every append a peer sends).
+    pub(crate) fn extend_from_slice(&mut self, entries: &[Entry<C>]) {
+        let Some(first) = entries.first() else {
+            return;
+        };
+        assert_eq!(
+            first.index,
+            self.last_index() + 1,
+            "log append out of order"
+        );
+        assert!(
+            first.term >= self.last_term(),
+            "log terms must not decrease"
+        );
+        debug_assert!(entries
+            .windows(2)
+            .all(|pair| pair[1].index == pair[0].index + 1 && pair[1].term >= pair[0].term));
+        self.entries.extend_from_slice(entries);
+    }
+
     /// Removes every entry at or after `index` (which must be past the base).
     pub(crate) fn truncate_from(&mut self, index: LogIndex) {
         assert!(index > self.base_index, "cannot truncate into the base");

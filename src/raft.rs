@@ -1062,9 +1062,7 @@ impl<C: Command> Raft<C> {
             // Cannot happen for a leader whose log only grows; kept true regardless.
             self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
         }
-        for entry in &new_entries {
-            self.log.push(entry.clone());
-        }
+        self.log.extend_from_slice(&new_entries);
         self.push_persist(Persist::Entries(new_entries), out);
         true
     }
@@ -1417,7 +1415,11 @@ impl<C: Command> Raft<C> {
                 self.send_entries(slot, out);
             }
         }
-        self.maybe_commit(out);
+        if self.progress.is_empty() {
+            // A single voter commits alone. With peers, the leader's own last index is the
+            // largest match, and raising it never raises the majority's.
+            self.maybe_commit(out);
+        }
     }
 
     /// Appends an entry of the current term to the leader's log and persists it, growing a
