@@ -43,9 +43,10 @@ pub enum Message<C> {
     /// A commit notice, sent by a leader to a follower that has answered every append: the
     /// follower holds the leader's entry at `match_index`, and entries up to `leader_commit`
     /// are committed. Unlike an empty `AppendEntries` it gets no answer unless the follower
-    /// does not hold that entry (then it is rejected like an append from `match_index`, and the
-    /// leader probes). A lost notice costs nothing but latency: the next heartbeat carries the
-    /// commit index too.
+    /// does not hold that entry: then it is rejected like an append from `match_index`, which
+    /// only a follower that lost entries it acknowledged can do (the leader takes a rejection
+    /// at or below the acknowledged index as a stale answer). A lost notice costs nothing but
+    /// latency: the next heartbeat carries the commit index too.
     Commit {
         /// The leader's term.
         term: Term,
