@@ -613,7 +613,10 @@ impl<C: Command> Raft<C> {
         for slot in 0..self.progress.len() {
             self.send_append(slot, true, out);
         }
-        self.maybe_commit(out);
+        if self.progress.is_empty() {
+            // A single voter commits its no-op at once; peers have matched nothing yet.
+            self.maybe_commit(out);
+        }
     }
 
     fn clear_leader_state(&mut self) {
