@@ -827,11 +827,7 @@ impl<C: Command> Raft<C> {
         if !self.follow(leader) {
             return;
         }
-        // Entries at or below our commit index are committed, so they match the leader's
-        // (Leader Completeness, §5.4.3): treat that prefix as matching, truncate nothing there.
-        let prev_matches = prev_log_index < self.commit_index
-            || self.log.term_at(prev_log_index) == Some(prev_log_term);
-        if !prev_matches {
+        if !self.holds(prev_log_index, prev_log_term) {
             self.reject_append(leader, prev_log_index, prev_log_term, out);
             return;
         }
@@ -843,13 +839,7 @@ impl<C: Command> Raft<C> {
         // append of this leader still matches: a heartbeat from an older match index does not
         // hide what the follower already holds.
         self.leader_verified_index = self.leader_verified_index.max(verified_index);
-        // Rule 5, bounded by what was verified from this leader (a follower never commits an
-        // entry it has not matched against this leader: copycat #265, scylladb #9965).
-        let commit = leader_commit.min(self.leader_verified_index);
-        if commit > self.commit_index {
-            self.commit_index = commit;
-            self.apply_committed(out);
-        }
+        self.commit_verified(leader_commit, out);
         let match_index = self.leader_verified_index.max(self.commit_index);
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
     }
@@ -868,13 +858,25 @@ impl<C: Command> Raft<C> {
         if !self.follow(leader) {
             return;
         }
-        let matches =
-            match_index < self.commit_index || self.log.term_at(match_index) == Some(match_term);
-        if !matches {
+        if !self.holds(match_index, match_term) {
             self.reject_append(leader, match_index, match_term, out);
             return;
         }
         self.leader_verified_index = self.leader_verified_index.max(match_index);
+        self.commit_verified(leader_commit, out);
+    }
+
+    /// AppendEntries receiver rule 2: true if our log holds an entry at `index` with `term`.
+    /// Entries at or below our commit index are committed, so they match the leader's (Leader
+    /// Completeness, §5.4.3): that prefix counts as matching, and nothing there is truncated.
+    fn holds(&self, index: LogIndex, term: Term) -> bool {
+        index < self.commit_index || self.log.term_at(index) == Some(term)
+    }
+
+    /// AppendEntries receiver rule 5, bounded by what was verified from this leader (a follower
+    /// never commits an entry it has not matched against this leader: copycat #265, scylladb
+    /// #9965), applying what it commits.
+    fn commit_verified(&mut self, leader_commit: LogIndex, out: &mut Vec<Action<C>>) {
         let commit = leader_commit.min(self.leader_verified_index);
         if commit > self.commit_index {
             self.commit_index = commit;
