@@ -127,6 +127,18 @@ fn settled_cluster() -> Cluster {
     cluster
 }
 
+/// `settled_cluster` after node 1 proposed command 2 and both appends were acknowledged: the
+/// two commit notices it sent for index 2 are taken from the wire (not delivered) and
+/// returned.
+fn cluster_with_notices_in_flight() -> (Cluster, Vec<Envelope>) {
+    let mut cluster = settled_cluster();
+    cluster.step(1, Event::Propose(2));
+    cluster.deliver_round(); // the appends
+    cluster.deliver_round(); // their acknowledgements
+    let notices = cluster.take();
+    (cluster, notices)
+}
+
 /// A commit notice of `term`.
 fn notice(
     term: Term,
@@ -428,11 +440,7 @@ fn notice_for_an_entry_not_held_is_rejected_like_an_append_from_there() {
 /// replicating at match 2 and sends it a notice from 2; node 2 has lost entry 2.
 #[test]
 fn rejected_notice_at_the_match_is_taken_as_stale() {
-    let mut cluster = settled_cluster();
-    cluster.step(1, Event::Propose(2));
-    cluster.deliver_round(); // the appends
-    cluster.deliver_round(); // their acknowledgements
-    let notices = cluster.take();
+    let (mut cluster, notices) = cluster_with_notices_in_flight();
     assert_eq!(notices[0], (1, 2, notice(1, 2, 1, 2)));
     // Node 2 restarts having lost entry 2.
     *cluster.node_mut(2) = restored_node(config(2), 1, &[1]);
@@ -451,11 +459,7 @@ fn rejected_notice_at_the_match_is_taken_as_stale() {
 /// nothing else changes.
 #[test]
 fn stale_notice_is_refused_with_our_term_and_its_leader_steps_down() {
-    let mut cluster = settled_cluster();
-    cluster.step(1, Event::Propose(2));
-    cluster.deliver_round(); // the appends
-    cluster.deliver_round(); // their acknowledgements
-    let notices = cluster.take();
+    let (mut cluster, notices) = cluster_with_notices_in_flight();
     let to_2 = notices.iter().find(|(_, to, _)| *to == 2).unwrap().clone();
     assert_eq!(to_2, (1, 2, notice(1, 2, 1, 2)));
 
@@ -659,11 +663,7 @@ fn notices_reset_the_election_timer_and_stale_ones_do_not() {
 /// A follower whose notice arrived gets the same heartbeat and answers it too.
 #[test]
 fn lost_notice_is_made_up_by_the_next_heartbeat() {
-    let mut cluster = settled_cluster();
-    cluster.step(1, Event::Propose(2));
-    cluster.deliver_round(); // the appends
-    cluster.deliver_round(); // their acknowledgements
-    let notices = cluster.take();
+    let (mut cluster, notices) = cluster_with_notices_in_flight();
     assert_eq!(
         notices,
         vec![(1, 2, notice(1, 2, 1, 2)), (1, 3, notice(1, 2, 1, 2))]
