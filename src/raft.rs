@@ -1502,7 +1502,7 @@ impl<C: Command> Raft<C> {
     }
 
     /// Sends one append to `slot` from its next index, if its progress is not paused. An
-    /// empty append (heartbeat or commit notice) is sent only with `allow_empty`. Returns true
+    /// empty append (a probe or heartbeat) is sent only with `allow_empty`. Returns true
     /// if a message was sent.
     fn send_append(&mut self, slot: usize, allow_empty: bool, out: &mut Vec<Action<C>>) -> bool {
         let progress = &self.progress[slot];
@@ -1538,12 +1538,17 @@ impl<C: Command> Raft<C> {
         true
     }
 
-    /// An empty append from the follower's match index: a heartbeat or commit notice that
-    /// cannot be rejected by a follower still receiving earlier appends. (If compaction passed
-    /// that index, from the first index whose term the leader still knows.)
+    /// An empty append from the follower's match index: a heartbeat that cannot be rejected
+    /// by a follower still receiving earlier appends.
     fn send_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
-        let prev_log_index = self.progress[slot].match_index.max(self.log.base_index());
+        let prev_log_index = self.known_match(slot);
         self.push_append(slot, prev_log_index, Vec::new(), out);
+    }
+
+    /// Where heartbeats and commit notices to `slot` start: its match index, or if compaction
+    /// passed that index, the first index whose term the leader still knows.
+    fn known_match(&self, slot: usize) -> LogIndex {
+        self.progress[slot].match_index.max(self.log.base_index())
     }
 
     fn push_append(
@@ -1575,19 +1580,19 @@ impl<C: Command> Raft<C> {
     /// Once a follower has answered every append, tell it about a commit it has not seen, with
     /// a `Commit` notice (no answer expected) from its match index.
     fn maybe_send_commit(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
-        let progress = &mut self.progress[slot];
+        let progress = &self.progress[slot];
         if progress.state != ProgressState::Replicate
             || progress.has_inflight()
             || progress.commit_sent >= self.commit_index
         {
             return;
         }
-        // If compaction passed the match index, from the first index whose term is known.
-        let match_index = progress.match_index.max(self.log.base_index());
+        let match_index = self.known_match(slot);
         let match_term = self
             .log
             .term_at(match_index)
             .expect("a leader holds every index it sends from");
+        let progress = &mut self.progress[slot];
         progress.commit_sent = self.commit_index;
         let message = Message::Commit {
             term: self.term,
