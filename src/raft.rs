@@ -642,32 +642,26 @@ impl<C: Command> Raft<C> {
             // malformed message from a faulty peer must not depose a leader.
             return;
         }
-        if !self.is_peer(from) {
-            match message {
-                // A leader unknown to us may hold a newer configuration: follow it.
-                Message::AppendEntries { .. }
+        // A leader unknown to us may hold a newer configuration: follow it.
+        let from_leader = matches!(
+            message,
+            Message::AppendEntries { .. }
                 | Message::Commit { .. }
-                | Message::InstallSnapshot { .. } => {}
+                | Message::InstallSnapshot { .. }
+        );
+        if !from_leader && !self.is_peer(from) {
+            if let Message::RequestVote { .. } = message {
                 // A removed or unknown node gets no vote and does not move our term.
-                Message::RequestVote { .. } => {
-                    self.send(from, self.vote_response(false), out);
-                    return;
-                }
-                // A response to a request we never sent: create no state.
-                _ => return,
+                self.send(from, self.vote_response(false), out);
             }
+            // A response to a request we never sent: create no state.
+            return;
         }
         let term = message.term();
         if term > self.term {
             // Figure 2, all servers: "If RPC request or response contains term T >
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
-            let leader = matches!(
-                message,
-                Message::AppendEntries { .. }
-                    | Message::Commit { .. }
-                    | Message::InstallSnapshot { .. }
-            )
-            .then_some(from);
+            let leader = from_leader.then_some(from);
             if self.become_follower(term, leader) {
                 self.persist_hard_state(out);
             }
