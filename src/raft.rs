@@ -1129,8 +1129,9 @@ impl<C: Command> Raft<C> {
             progress.become_probe(next_index);
             progress.catching_up = true;
         }
-        // match = max(match, answer): reordered answers never move it back.
-        if self.progress[slot].accepted(match_index) {
+        // match = max(match, answer): reordered answers never move it back. Only a match
+        // above the commit index can move the majority's past it.
+        if self.progress[slot].accepted(match_index) && match_index > self.commit_index {
             self.maybe_commit(out);
         }
         let progress = &self.progress[slot];
