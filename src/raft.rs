@@ -1069,6 +1069,9 @@ impl<C: Command> Raft<C> {
     /// The position in `entries` of the first entry that is not already in our log with the
     /// same term; entries at or below commit are taken as present.
     fn find_first_new(&self, entries: &[Entry<C>]) -> Option<usize> {
+        if entries.first()?.index > self.log.last_index() {
+            return Some(0); // The usual case: all of them follow our log (they are contiguous).
+        }
         entries.iter().position(|entry| {
             entry.index > self.commit_index && self.log.term_at(entry.index) != Some(entry.term)
         })
