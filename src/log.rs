@@ -119,15 +119,7 @@ impl<C: Command> Log<C> {
 
     /// Appends one entry at `last_index() + 1`.
     pub(crate) fn push(&mut self, entry: Entry<C>) {
-        assert_eq!(
-            entry.index,
-            self.last_index() + 1,
-            "log append out of order"
-        );
-        assert!(
-            entry.term >= self.last_term(),
-            "log terms must not decrease"
-        );
+        self.assert_follows(&entry);
         self.entries.push(entry);
     }
 
@@ -137,19 +129,25 @@ impl<C: Command> Log<C> {
         let Some(first) = entries.first() else {
             return;
         };
-        assert_eq!(
-            first.index,
-            self.last_index() + 1,
-            "log append out of order"
-        );
-        assert!(
-            first.term >= self.last_term(),
-            "log terms must not decrease"
-        );
+        self.assert_follows(first);
         debug_assert!(entries
             .windows(2)
             .all(|pair| pair[1].index == pair[0].index + 1 && pair[1].term >= pair[0].term));
         self.entries.extend_from_slice(entries);
+    }
+
+    /// Panics unless `entry` can come next: at `last_index() + 1`, with a term no lower than
+    /// the last one.
+    fn assert_follows(&self, entry: &Entry<C>) {
+        assert_eq!(
+            entry.index,
+            self.last_index() + 1,
+            "log append out of order"
+        );
+        assert!(
+            entry.term >= self.last_term(),
+            "log terms must not decrease"
+        );
     }
 
     /// Removes every entry at or after `index` (which must be past the base).
