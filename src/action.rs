@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::entries::Entries;
 use crate::message::Message;
-use crate::types::{Entry, HardState, LogIndex, NodeId, Snapshot, SnapshotMeta, Term};
+use crate::types::{HardState, LogIndex, NodeId, Snapshot, SnapshotMeta, Term};
 
 /// Something the host must do, returned by `Raft::step`.
 ///
@@ -28,7 +29,7 @@ pub enum Action<C> {
     /// Apply these committed entries to the state machine, in order. Indices are contiguous
     /// and continue where the previous `Apply` ended (after a restart: from
     /// `Restored::applied + 1`). `Payload::Noop` entries carry nothing to apply.
-    Apply(Vec<Entry<C>>),
+    Apply(Entries<C>),
     /// The proposal of this step was appended to the leader's log at `index` in `term`. It is
     /// committed once an `Apply` hands out the entry at `index` with this `term`; if an entry
     /// of another term shows up at `index`, the proposal was lost to a leader change.
@@ -60,7 +61,7 @@ pub enum Persist<C> {
     /// Store these entries: first delete every stored entry at or after `entries[0].index`,
     /// then append `entries` (contiguous, never empty). Both halves must become durable
     /// together or the deletion alone; never the append without the deletion.
-    Entries(Vec<Entry<C>>),
+    Entries(Entries<C>),
     /// The snapshot the host reported by `Event::SnapshotTaken` at `last_index` is now the
     /// one to restart from: store this metadata with it. Stored entries at or below
     /// `last_index` may then be deleted (they are no longer needed at restart).

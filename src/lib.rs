@@ -76,6 +76,7 @@
 
 mod action;
 mod config;
+mod entries;
 mod event;
 mod log;
 mod message;
@@ -93,6 +94,7 @@ pub mod fuzzing;
 
 pub use action::{Action, Persist, ProposeError, SnapshotError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
+pub use entries::{Entries, IntoIter as EntriesIntoIter};
 pub use event::Event;
 pub use message::{
     AppendOutcome, Message, SnapshotChunk, SnapshotOutcome, ENTRY_HEADER_BYTES,

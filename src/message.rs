@@ -1,6 +1,7 @@
 //! The messages nodes exchange: one variant per RPC of Raft Figure 2, each with its own fields.
 
-use crate::types::{Command, Entry, LogIndex, SnapshotMeta, Term};
+use crate::entries::Entries;
+use crate::types::{Command, LogIndex, SnapshotMeta, Term};
 
 /// A message between two nodes. The sender is not part of the message: the host knows whom a
 /// message came from and passes it as `Event::Receive { from, .. }`.
@@ -36,7 +37,7 @@ pub enum Message<C> {
         /// The term of the entry at `prev_log_index`.
         prev_log_term: Term,
         /// Entries to store, contiguous from `prev_log_index + 1`; empty for a heartbeat.
-        entries: Vec<Entry<C>>,
+        entries: Entries<C>,
         /// The leader's commit index.
         leader_commit: LogIndex,
     },

@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 
 use crate::action::{Action, Persist, ProposeError, SnapshotError};
 use crate::config::{Config, ConfigError};
+use crate::entries::Entries;
 use crate::event::Event;
 use crate::log::Log;
 use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
@@ -254,6 +255,11 @@ pub struct Raft<C> {
     /// Leader only: where in `out` the last `Persist::Entries` was pushed, if it may still be
     /// waiting there.
     pending_persist: Option<usize>,
+    /// Leader only: the entries of the growing `Persist::Entries` (the current batch of
+    /// proposals), and of the batch before it. A batch reserves room for as many entries as
+    /// the one before at once instead of doubling its vectors (`reserve_like_last_batch`).
+    batch_len: usize,
+    last_batch_len: usize,
     /// Where the current step's actions begin in `out`.
     step_start: usize,
     /// The latest snapshot: taken by the host, installed from a leader, or restored.
@@ -317,6 +323,8 @@ impl<C: Command> Raft<C> {
             votes_granted: SmallVec::new(),
             progress: Vec::new(),
             pending_persist: None,
+            batch_len: 0,
+            last_batch_len: 0,
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
             incoming: None,
@@ -814,7 +822,7 @@ impl<C: Command> Raft<C> {
         leader: NodeId,
         prev_log_index: LogIndex,
         prev_log_term: Term,
-        entries: Vec<Entry<C>>,
+        entries: Entries<C>,
         leader_commit: LogIndex,
         out: &mut Vec<Action<C>>,
     ) {
@@ -1037,16 +1045,13 @@ impl<C: Command> Raft<C> {
     /// conflicting entry and all that follow it, appends what is new, and persists it. Returns
     /// false, changing nothing, if the entries contradict our committed prefix (only a faulty
     /// peer sends that).
-    fn store_entries(&mut self, mut entries: Vec<Entry<C>>, out: &mut Vec<Action<C>>) -> bool {
+    fn store_entries(&mut self, mut entries: Entries<C>, out: &mut Vec<Action<C>>) -> bool {
         let Some(first_new) = self.find_first_new(&entries) else {
             return true; // Everything is already here: a duplicate or stale append.
         };
-        // Usually every entry is new: keep the message's vector rather than copy it.
-        let new_entries = if first_new == 0 {
-            entries
-        } else {
-            entries.split_off(first_new)
-        };
+        // Keep the message's entries rather than copy them (usually every one is new).
+        entries.remove_first(first_new);
+        let new_entries = entries;
         let first_index = new_entries[0].index;
         if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
             return false;
@@ -1438,14 +1443,18 @@ impl<C: Command> Raft<C> {
             if let Some(Action::Persist(Persist::Entries(entries))) = out.get_mut(position) {
                 let last = entries.last().expect("persisted batches are never empty");
                 if last.index + 1 == index && last.term == self.term {
+                    reserve_like_last_batch(entries, self.last_batch_len);
                     entries.push(entry.clone());
+                    self.batch_len = entries.len();
                     self.log.push(entry);
                     return index;
                 }
             }
         }
         self.log.push(entry.clone());
-        self.push_persist(Persist::Entries(vec![entry]), out);
+        self.last_batch_len = self.batch_len;
+        self.batch_len = 1;
+        self.push_persist(Persist::Entries(Entries::one(entry)), out);
         self.pending_persist = Some(out.len() - 1);
         index
     }
@@ -1477,6 +1486,7 @@ impl<C: Command> Raft<C> {
         if *to != peer || *term != self.term || !fits || !continues {
             return false;
         }
+        reserve_like_last_batch(entries, self.last_batch_len);
         entries.push(entry.clone());
         self.progress[slot].pending = Some(Pending {
             position: pending.position,
@@ -1520,7 +1530,7 @@ impl<C: Command> Raft<C> {
         if entries.is_empty() && !allow_empty {
             return false;
         }
-        let entries = entries.to_vec();
+        let entries = Entries::from_slice(entries);
         let last_index = prev_log_index + entries.len() as LogIndex;
         let empty = entries.is_empty();
         if !empty || matches!(progress.state, ProgressState::Probe { .. }) {
@@ -1540,7 +1550,7 @@ impl<C: Command> Raft<C> {
     /// by a follower still receiving earlier appends.
     fn send_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
         let prev_log_index = self.known_match(slot);
-        self.push_append(slot, prev_log_index, Vec::new(), out);
+        self.push_append(slot, prev_log_index, Entries::new(), out);
     }
 
     /// Where heartbeats and commit notices to `slot` start: its match index, or if compaction
@@ -1553,7 +1563,7 @@ impl<C: Command> Raft<C> {
         &mut self,
         slot: usize,
         prev_log_index: LogIndex,
-        entries: Vec<Entry<C>>,
+        entries: Entries<C>,
         out: &mut Vec<Action<C>>,
     ) {
         let prev_log_term = self
@@ -1662,10 +1672,8 @@ impl<C: Command> Raft<C> {
         if self.commit_index <= self.applied_index {
             return;
         }
-        let entries = self
-            .log
-            .slice(self.applied_index + 1, self.commit_index)
-            .to_vec();
+        let entries =
+            Entries::from_slice(self.log.slice(self.applied_index + 1, self.commit_index));
         debug_assert_eq!(
             entries.len() as LogIndex,
             self.commit_index - self.applied_index
@@ -1793,6 +1801,17 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
         Message::RequestVoteResponse { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
+    }
+}
+
+/// Before a push onto a full batch of entries, makes room for as many entries as the last
+/// batch held: a batch of proposals as long as the last one then grows its vectors once rather
+/// than by doubling (a 64-entry batch would reallocate six times). At most the last batch's
+/// length is reserved, so the memory held stays within what the last batch needed.
+#[inline]
+fn reserve_like_last_batch<C>(entries: &mut Entries<C>, last_batch_len: usize) {
+    if entries.len() == entries.capacity() {
+        entries.reserve(last_batch_len.saturating_sub(entries.len()).max(1));
     }
 }
 

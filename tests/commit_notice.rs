@@ -328,7 +328,10 @@ fn probed_follower_gets_its_notice_once_it_matches() {
     };
     assert_eq!(
         cluster.deliver(answers.next().unwrap()),
-        vec![Action::Apply(vec![noop]), send(2, notice(1, 1, 1, 1))]
+        vec![
+            Action::Apply(vec![noop].into()),
+            send(2, notice(1, 1, 1, 1))
+        ]
     );
     assert_eq!(
         cluster.deliver(answers.next().unwrap()),

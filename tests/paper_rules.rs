@@ -824,7 +824,9 @@ fn replicate_eleven_entries(config: Config) -> Vec<Vec<Entry<u64>>> {
         .into_iter()
         .flatten()
         .filter_map(|message| match message {
-            Message::AppendEntries { entries, .. } if !entries.is_empty() => Some(entries),
+            Message::AppendEntries { entries, .. } if !entries.is_empty() => {
+                Some(entries.into_vec())
+            }
             _ => None,
         });
     appends.collect()

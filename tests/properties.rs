@@ -5,7 +5,7 @@
 //! `PURERAFT_PROP_TESTS=n` sets the number of random cases per property (default 25).
 
 use pureraft::sim::{Faults, Sim, SimConfig};
-use pureraft::{Action, Config, Event, Message, Raft, Restored};
+use pureraft::{Action, Config, Entries, Event, Message, Raft, Restored};
 use quickcheck::{QuickCheck, TestResult};
 
 fn cases() -> u64 {
@@ -142,7 +142,7 @@ fn decode_event(raw: (u8, u8, u8)) -> Event<u64> {
                 term,
                 prev_log_index: index,
                 prev_log_term: term,
-                entries: Vec::new(),
+                entries: Entries::new(),
                 leader_commit: index,
             },
         },

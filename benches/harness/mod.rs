@@ -185,7 +185,7 @@ impl Node {
                     let position = (first - self.disk_first) as usize;
                     assert!(position <= self.disk.len(), "a gap in the persisted log");
                     self.disk.truncate(position);
-                    self.disk.extend(entries);
+                    entries.append_to(&mut self.disk);
                 }
                 Action::Persist(Persist::HardState(hard_state)) => self.hard_state = hard_state,
                 Action::Persist(Persist::Snapshot(meta)) => {

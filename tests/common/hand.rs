@@ -92,7 +92,7 @@ pub fn append(
         term,
         prev_log_index,
         prev_log_term,
-        entries,
+        entries: entries.into(),
         leader_commit,
     }
 }
@@ -177,7 +177,7 @@ pub fn appends_to(actions: &[Action<u64>], to: NodeId) -> Vec<(LogIndex, Vec<Ent
                 prev_log_index,
                 entries,
                 ..
-            } => Some((prev_log_index, entries)),
+            } => Some((prev_log_index, entries.into_vec())),
             _ => None,
         })
         .collect()
@@ -237,7 +237,7 @@ pub fn persisted_entries(actions: &[Action<u64>]) -> Vec<Vec<Entry<u64>>> {
     actions
         .iter()
         .filter_map(|action| match action {
-            Action::Persist(Persist::Entries(entries)) => Some(entries.clone()),
+            Action::Persist(Persist::Entries(entries)) => Some(entries.to_vec()),
             _ => None,
         })
         .collect()
