@@ -4,20 +4,24 @@
 //! * **Host loop** (`benches/harness/mod.rs`): an in-memory cluster of nodes 1..=N, each
 //!   `Raft<Arc<[u8]>>` with a reused output buffer filled by `Raft::step_into`; each step's
 //!   actions are carried out at once and in order: `Persist::Entries` moved into a per-node
-//!   in-memory disk (`Vec<Entry<_>>`, truncated from the first entry's index),
-//!   `Persist::HardState` stored, `Send` pushed onto one global FIFO queue, `Apply` counted,
-//!   proposal outcomes asserted accepted. "Drive" delivers the queued messages in FIFO rounds
-//!   (messages sent during a round wait for the next) until the queue is empty: synchronous,
-//!   lossless, no serialization, no host allocation in steady state.
+//!   in-memory disk (`Vec<Entry<_>>`, truncated from the first entry's index, then
+//!   `Entries::append_to`), `Persist::HardState` stored, `Send` pushed onto one global FIFO
+//!   queue, `Apply` counted, proposal outcomes asserted accepted. "Drive" delivers the queued
+//!   messages in FIFO rounds (messages sent during a round wait for the next) until the queue
+//!   is empty: synchronous, lossless, no serialization, no host allocation in steady state.
 //! * **Payload**: `Arc<[u8]>`, 128 bytes of `0xAB`, freshly allocated per proposal. That is what
 //!   a real host would use: the command is cloned into the log, the persist action, every
-//!   append and the apply action, and each clone is a reference-count increment.
+//!   append and the apply action, and each clone is a reference-count increment. A single
+//!   entry rides in those actions and messages inline (`Entries`), so `commit3_b1` allocates
+//!   for the payload alone.
 //! * **Batching**: a batch of 64 is 64 separate `Event::Propose` stepped with `step_into` into
 //!   the leader's same output buffer before any action is carried out; pureraft merges them
 //!   into one `Persist::Entries` and one append per follower.
-//! * **Compaction**: pureraft has no snapshots yet, so its in-memory log grows; the host trims
-//!   its own disk every 10,000 applied entries, and the commit benchmarks start a new cluster
-//!   (untimed) every 1,000,000 entries, the length of one peer run.
+//! * **Compaction**: like the peers, every node snapshots and compacts every 10,000 applied
+//!   entries (`Event::SnapshotTaken` of an empty state machine; the node keeps its default
+//!   1024 trailing entries, the host drops what the snapshot covers from its disk). The
+//!   commit benchmarks also start a new cluster (untimed) every 1,000,000 entries, the length
+//!   of one peer run.
 //!
 //! Workloads (throughput in elements: entries, ticks or elections):
 //! * `commit3_b1`, `commit3_b64`, `commit5_b64`: node 1 is elected untimed; one iteration
@@ -50,7 +54,7 @@ fn commit(c: &mut Criterion, name: &str, nodes: u64, batch: u64) {
             let mut start = Instant::now();
             for _ in 0..iters {
                 if run.proposed >= COMMIT_ENTRIES_PER_RUN {
-                    // The in-memory Raft log grows (no snapshots yet): start over, untimed.
+                    // One peer run's worth of entries: start a fresh cluster, untimed.
                     timed += start.elapsed();
                     run.check();
                     run = CommitRun::new(nodes, batch);

@@ -11,7 +11,8 @@
 //! a step that left no action, like most ticks, costs the host one emptiness check):
 //!
 //! * `Persist::Entries`: moved (not cloned) into the node's in-memory "disk", a
-//!   `Vec<Entry<_>>`, after truncating it from the first entry's index;
+//!   `Vec<Entry<_>>`, after truncating it from the first entry's index
+//!   (`Entries::append_to`);
 //! * `Persist::HardState`: stored;
 //! * `Send`: pushed onto one global FIFO queue;
 //! * `Apply`: counted per node (there is no state machine);
