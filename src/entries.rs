@@ -58,11 +58,12 @@ impl<C> Entries<C> {
     }
 
     /// Moves every entry to the end of `vec`, copying them in one piece.
-    pub fn append_to(self, vec: &mut Vec<Entry<C>>) {
+    pub fn append_to(mut self, vec: &mut Vec<Entry<C>>) {
         if self.0.spilled() {
             vec.append(&mut self.0.into_vec());
-        } else {
-            vec.extend(self.0);
+        } else if let Some(entry) = self.0.pop() {
+            // Inline, so at most one entry.
+            vec.push(entry);
         }
     }
 
