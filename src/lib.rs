@@ -35,6 +35,11 @@
 //! assert_eq!(applied.len(), 2); // the leader's no-op, then the command
 //! ```
 //!
+//! Log entries travel in `Persist::Entries`, `Apply` and `Message::AppendEntries` as
+//! [`Entries`]: read it as a slice, iterate it, or turn it into a `Vec`. It holds a single
+//! entry without a heap allocation, so a leader that replicates each proposal as it arrives
+//! allocates for nothing but the command.
+//!
 //! ## The ordering rule (the only rule a host must obey)
 //!
 //! Carry out the actions of one step in the order returned. A [`Action::Persist`] is durable
