@@ -7,8 +7,8 @@ use smallvec::SmallVec;
 
 use crate::types::Entry;
 
-/// Contiguous log entries, as `Persist::Entries`, `Action::Apply` and
-/// `Message::AppendEntries` carry them.
+/// A run of log entries, as `Persist::Entries`, `Action::Apply` and `Message::AppendEntries`
+/// carry them (contiguous in every one the node produces; a peer's are checked on receipt).
 ///
 /// It is a vector that keeps a single entry inline, without a heap allocation. One entry per
 /// action or message is the common case of a leader that replicates each proposal as it
