@@ -1051,9 +1051,8 @@ impl<C: Command> Raft<C> {
         };
         // Keep the message's entries rather than copy them (usually every one is new).
         entries.remove_first(first_new);
-        let new_entries = entries;
-        let first_index = new_entries[0].index;
-        if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
+        let first_index = entries[0].index;
+        if self.log.term_at(first_index - 1) > Some(entries[0].term) {
             return false;
         }
         // Never below commit: `find_first_new` skips those entries.
@@ -1066,8 +1065,8 @@ impl<C: Command> Raft<C> {
             // Cannot happen for a leader whose log only grows; kept true regardless.
             self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
         }
-        self.log.extend_from_slice(&new_entries);
-        self.push_persist(Persist::Entries(new_entries), out);
+        self.log.extend_from_slice(&entries);
+        self.push_persist(Persist::Entries(entries), out);
         true
     }
 
@@ -1486,7 +1485,9 @@ impl<C: Command> Raft<C> {
         if *to != peer || *term != self.term || !fits || !continues {
             return false;
         }
-        reserve_like_last_batch(entries, self.last_batch_len);
+        // An append never holds more than `max_entries_per_message`: reserve no more.
+        let last_batch_len = self.last_batch_len.min(self.config.max_entries_per_message);
+        reserve_like_last_batch(entries, last_batch_len);
         entries.push(entry.clone());
         self.progress[slot].pending = Some(Pending {
             position: pending.position,
@@ -1806,8 +1807,9 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
 
 /// Before a push onto a full batch of entries, makes room for as many entries as the last
 /// batch held: a batch of proposals as long as the last one then grows its vectors once rather
-/// than by doubling (a 64-entry batch would reallocate six times). At most the last batch's
-/// length is reserved, so the memory held stays within what the last batch needed.
+/// than by doubling (a 64-entry batch would reallocate six times). The capacity becomes the
+/// last batch's length rounded up to a power of two, so a vector never holds more than twice
+/// what the last batch needed.
 #[inline]
 fn reserve_like_last_batch<C>(entries: &mut Entries<C>, last_batch_len: usize) {
     if entries.len() == entries.capacity() {
