@@ -51,11 +51,14 @@ impl Transfer {
 }
 
 /// Where in the host's output buffer an append still waits, and its payload bytes, so that a
-/// later proposal can grow it within the byte bound (see `Raft::step_into`).
+/// later proposal can grow it within the byte bound (see `Raft::step_into`). Valid only while
+/// the buffer's epoch is `epoch`: the epoch moves on whenever the host hands back an empty
+/// buffer, which forgets every waiting append at once.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pending {
     pub(crate) position: usize,
     pub(crate) bytes: u64,
+    pub(crate) epoch: u64,
 }
 
 /// The leader's view of one follower. Invariant: `match_index < next_index`.

@@ -255,6 +255,9 @@ pub struct Raft<C> {
     /// Leader only: where in `out` the last `Persist::Entries` was pushed, if it may still be
     /// waiting there.
     pending_persist: Option<usize>,
+    /// Counts the steps that found the host's buffer empty: a `Pending` append of an earlier
+    /// epoch has left the buffer (`forget_pending`).
+    buffer_epoch: u64,
     /// Leader only: the entries of the growing `Persist::Entries` (the current batch of
     /// proposals), and of the batch before it. A batch reserves room for as many entries as
     /// the one before at once instead of doubling its vectors (`reserve_like_last_batch`).
@@ -323,6 +326,7 @@ impl<C: Command> Raft<C> {
             votes_granted: SmallVec::new(),
             progress: Vec::new(),
             pending_persist: None,
+            buffer_epoch: 0,
             batch_len: 0,
             last_batch_len: 0,
             step_start: 0,
@@ -632,11 +636,11 @@ impl<C: Command> Raft<C> {
         self.pending_persist = None;
     }
 
+    /// The host emptied the buffer: nothing waiting there can grow any more. Every follower's
+    /// `Pending` append is forgotten at once by moving on to a new epoch.
     fn forget_pending(&mut self) {
         self.pending_persist = None;
-        for progress in &mut self.progress {
-            progress.pending = None;
-        }
+        self.buffer_epoch += 1;
     }
 
     // ----- messages: the term first, then the role -----
@@ -1464,7 +1468,9 @@ impl<C: Command> Raft<C> {
         let Some(pending) = self.progress[slot].pending else {
             return false;
         };
-        if !self.progress[slot].can_extend_last_sent(index - 1) {
+        if pending.epoch != self.buffer_epoch
+            || !self.progress[slot].can_extend_last_sent(index - 1)
+        {
             return false;
         }
         let peer = self.progress[slot].id;
@@ -1489,10 +1495,7 @@ impl<C: Command> Raft<C> {
         let last_batch_len = self.last_batch_len.min(self.config.max_entries_per_message);
         reserve_like_last_batch(entries, last_batch_len);
         entries.push(entry.clone());
-        self.progress[slot].pending = Some(Pending {
-            position: pending.position,
-            bytes,
-        });
+        self.progress[slot].pending = Some(Pending { bytes, ..pending });
         self.progress[slot].extend_last_sent(index);
         true
     }
@@ -1542,6 +1545,7 @@ impl<C: Command> Raft<C> {
             self.progress[slot].pending = Some(Pending {
                 position: out.len() - 1,
                 bytes,
+                epoch: self.buffer_epoch,
             });
         }
         true

@@ -898,6 +898,43 @@ fn proposals_into_one_buffer_are_merged_into_one_append_per_follower() {
     assert_eq!(accepted, vec![(2, 1), (3, 1), (4, 1)]);
 }
 
+/// `Raft::step_into`: once the host has emptied the buffer, what it took is gone; the next
+/// proposal goes out in a new `Persist::Entries` and new appends (pipelined after the first),
+/// never by reaching for an action the host already carried out.
+#[test]
+fn a_proposal_after_the_buffer_was_emptied_goes_out_in_new_actions() {
+    let mut leader = leader_with_caught_up_followers(config(1), true);
+    let mut out = Vec::new();
+    leader.step_into(Event::Propose(20), &mut out);
+    let first: Vec<Action<u64>> = std::mem::take(&mut out);
+    assert_eq!(persisted_entries(&first).len(), 1);
+    for round in 0..3u64 {
+        let index = 3 + round;
+        leader.step_into(Event::Propose(21 + round), &mut out);
+        let persisted = persisted_entries(&out);
+        assert_eq!(persisted.len(), 1, "round {round}: {out:?}");
+        assert_eq!(
+            persisted[0].iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![index]
+        );
+        for peer in [2, 3] {
+            let appends = appends_to(&out, peer);
+            assert_eq!(
+                appends.len(),
+                1,
+                "round {round}, one append to {peer}: {out:?}"
+            );
+            let (prev_log_index, entries) = &appends[0];
+            assert_eq!(*prev_log_index, index - 1);
+            assert_eq!(
+                entries.iter().map(|e| e.index).collect::<Vec<_>>(),
+                vec![index]
+            );
+        }
+        out.clear();
+    }
+}
+
 // ----- proposals -----
 
 /// Raft §8: "If the client contacts a follower, the follower rejects the request and supplies
