@@ -1050,13 +1050,14 @@ impl<C: Command> Raft<C> {
     /// false, changing nothing, if the entries contradict our committed prefix (only a faulty
     /// peer sends that).
     fn store_entries(&mut self, mut entries: Entries<C>, out: &mut Vec<Action<C>>) -> bool {
-        let Some(first_new) = self.find_first_new(&entries) else {
+        // Everything is read through one borrow of the message's entries before they move on.
+        let received: &[Entry<C>] = &entries;
+        let Some(first_new) = self.find_first_new(received) else {
             return true; // Everything is already here: a duplicate or stale append.
         };
-        // Keep the message's entries rather than copy them (usually every one is new).
-        entries.remove_first(first_new);
-        let first_index = entries[0].index;
-        if self.log.term_at(first_index - 1) > Some(entries[0].term) {
+        let new_entries = &received[first_new..];
+        let first_index = new_entries[0].index;
+        if self.log.term_at(first_index - 1) > Some(new_entries[0].term) {
             return false;
         }
         // Never below commit: `find_first_new` skips those entries.
@@ -1069,7 +1070,9 @@ impl<C: Command> Raft<C> {
             // Cannot happen for a leader whose log only grows; kept true regardless.
             self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
         }
-        self.log.extend_from_slice(&entries);
+        self.log.extend_from_slice(new_entries);
+        // Persist the message's own entries rather than a copy (usually every one is new).
+        entries.remove_first(first_new);
         self.push_persist(Persist::Entries(entries), out);
         true
     }
