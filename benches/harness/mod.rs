@@ -275,6 +275,14 @@ impl Cluster {
         self.nodes[index(id)].step(Event::Tick, &mut self.queue);
     }
 
+    /// Ticks every node once, in id order, carrying out each one's actions (messages are
+    /// queued).
+    pub fn tick_all(&mut self) {
+        for node in &mut self.nodes {
+            node.step(Event::Tick, &mut self.queue);
+        }
+    }
+
     /// Delivers every queued message in FIFO order, round after round, until the queue is
     /// empty; each receiver's actions are carried out right after its step.
     pub fn drive(&mut self) {
@@ -521,9 +529,7 @@ impl Elect3 {
         self.elections += 1;
         self.cluster.restart(10, self.elections);
         loop {
-            for id in 1..=3 {
-                self.cluster.tick(id);
-            }
+            self.cluster.tick_all();
             self.cluster.drive();
             self.tick_rounds += 1;
             if self.cluster.leader().is_some() {
