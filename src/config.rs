@@ -68,10 +68,8 @@ impl Config {
         if self.voters.is_empty() {
             return Err(ConfigError::NoVoters);
         }
-        for (position, voter) in self.voters.iter().enumerate() {
-            if self.voters[..position].contains(voter) {
-                return Err(ConfigError::DuplicateVoter(*voter));
-            }
+        if let Some(voter) = first_duplicate(&self.voters) {
+            return Err(ConfigError::DuplicateVoter(voter));
         }
         if !self.voters.contains(&self.id) {
             return Err(ConfigError::IdNotAVoter(self.id));
@@ -108,6 +106,32 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The first voter (in list order) that appears earlier in `voters` too, if any. Linear for a
+/// list in ascending order, the usual case; otherwise quadratic up to 16 voters and
+/// `O(n log n)` beyond, so a large configuration is checked quickly either way.
+fn first_duplicate(voters: &[NodeId]) -> Option<NodeId> {
+    if voters.windows(2).all(|pair| pair[0] < pair[1]) {
+        return None;
+    }
+    if voters.len() > 16 {
+        // Sorted by id, then position: within each id, the second position is where that id
+        // repeats first; the earliest such position is the answer.
+        let mut sorted: Vec<(NodeId, usize)> = voters.iter().copied().zip(0..).collect();
+        sorted.sort_unstable();
+        return sorted
+            .windows(2)
+            .filter(|pair| pair[0].0 == pair[1].0)
+            .map(|pair| pair[1])
+            .min_by_key(|&(_, position)| position)
+            .map(|(voter, _)| voter);
+    }
+    (1..voters.len()).find_map(|position| {
+        voters[..position]
+            .contains(&voters[position])
+            .then_some(voters[position])
+    })
 }
 
 /// The largest accepted `election_ticks`: twice it must fit in a `u64`.
@@ -162,3 +186,42 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::first_duplicate;
+    use crate::types::NodeId;
+    use quickcheck::quickcheck;
+
+    /// The definition: the first voter in list order that also appears before it.
+    fn first_duplicate_naive(voters: &[NodeId]) -> Option<NodeId> {
+        (0..voters.len())
+            .find(|&position| voters[..position].contains(&voters[position]))
+            .map(|position| voters[position])
+    }
+
+    #[test]
+    fn duplicate_examples() {
+        assert_eq!(first_duplicate(&[]), None);
+        assert_eq!(first_duplicate(&[1, 2, 3]), None);
+        assert_eq!(first_duplicate(&[3, 1, 2]), None);
+        assert_eq!(first_duplicate(&[1, 2, 2]), Some(2));
+        assert_eq!(first_duplicate(&[2, 1, 1, 2]), Some(1));
+        // Beyond 16 voters, through the sorted path.
+        let mut many: Vec<NodeId> = (1..=40).rev().collect();
+        assert_eq!(first_duplicate(&many), None);
+        many.push(7);
+        many.push(30);
+        assert_eq!(first_duplicate(&many), Some(7));
+        many.insert(5, 2);
+        assert_eq!(first_duplicate(&many), Some(2));
+    }
+
+    quickcheck! {
+        /// Small ids make duplicates common; lengths reach past the 16-voter switch.
+        fn duplicate_matches_naive(voters: Vec<u8>) -> bool {
+            let voters: Vec<NodeId> = voters.into_iter().map(|id| u64::from(id % 64)).collect();
+            first_duplicate(&voters) == first_duplicate_naive(&voters)
+        }
+    }
+}
