@@ -1103,6 +1103,7 @@ impl<C: Command> Raft<C> {
 
     /// Figure 2, leaders: "If successful: update nextIndex and matchIndex for follower. If
     /// AppendEntries fails because of log inconsistency: decrement nextIndex and retry".
+    #[inline(always)]
     fn handle_append_response(
         &mut self,
         from: NodeId,
@@ -1567,6 +1568,7 @@ impl<C: Command> Raft<C> {
         self.progress[slot].match_index.max(self.log.base_index())
     }
 
+    #[inline(always)]
     fn push_append(
         &mut self,
         slot: usize,
@@ -1595,6 +1597,7 @@ impl<C: Command> Raft<C> {
 
     /// Once a follower has answered every append, tell it about a commit it has not seen, with
     /// a `Commit` notice (no answer expected) from its match index.
+    #[inline(always)]
     fn maybe_send_commit(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
         let progress = &self.progress[slot];
         if progress.state != ProgressState::Replicate
@@ -1676,6 +1679,7 @@ impl<C: Command> Raft<C> {
     // ----- output helpers -----
 
     /// Figure 2, all servers: "If commitIndex > lastApplied: apply log[lastApplied+1..]".
+    #[inline(always)]
     fn apply_committed(&mut self, out: &mut Vec<Action<C>>) {
         if self.commit_index <= self.applied_index {
             return;
