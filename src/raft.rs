@@ -616,6 +616,7 @@ impl<C: Command> Raft<C> {
         let id = self.config.id;
         let peers = self.config.voters.iter().filter(|&&voter| voter != id);
         self.progress.clear();
+        self.progress.reserve_exact(self.config.voters.len() - 1);
         self.progress
             .extend(peers.map(|&peer| Progress::new(peer, next_index, inflight_max)));
         self.pending_persist = None;
