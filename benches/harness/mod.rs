@@ -503,7 +503,10 @@ impl Default for TickIdle {
 
 /// `elect3`: each [`Elect3::elect`] builds three new nodes (timed), then runs rounds of one
 /// tick for nodes 1, 2 and 3 in that order followed by a drive, until one node leads and all
-/// three name it. The host buffers are reused across elections (the nodes are new).
+/// three name it. The host buffers are reused across elections (the nodes are new). The check
+/// for that runs after each round that delivered a message: ticks alone never make a leader
+/// of three nodes nor tell a node who leads, so a round without messages cannot be the first
+/// one where all three agree, and skipping its check ends every election at the same round.
 pub struct Elect3 {
     /// The cluster of the latest election.
     pub cluster: Cluster,
@@ -530,9 +533,12 @@ impl Elect3 {
         self.cluster.restart(10, self.elections);
         loop {
             self.cluster.tick_all();
+            // Without a message, no node of three can win an election or learn who won:
+            // after a round of ticks alone the leader check would only repeat its answer.
+            let messages = !self.cluster.queue.is_empty();
             self.cluster.drive();
             self.tick_rounds += 1;
-            if self.cluster.leader().is_some() {
+            if messages && self.cluster.leader().is_some() {
                 return;
             }
             assert!(self.tick_rounds < self.elections * 1000, "no leader");
