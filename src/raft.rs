@@ -1440,6 +1440,7 @@ impl<C: Command> Raft<C> {
 
     /// Appends an entry of the current term to the leader's log and persists it, growing a
     /// `Persist::Entries` still waiting in `out` when there is one. Returns its index.
+    #[inline(always)]
     fn append_to_own_log(&mut self, payload: Payload<C>, out: &mut Vec<Action<C>>) -> LogIndex {
         let index = self.log.last_index() + 1;
         let entry = Entry {
@@ -1822,7 +1823,7 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
 /// than by doubling (a 64-entry batch would reallocate six times). The capacity becomes the
 /// last batch's length rounded up to a power of two, so a vector never holds more than twice
 /// what the last batch needed.
-#[inline]
+#[inline(always)]
 fn reserve_like_last_batch<C>(entries: &mut Entries<C>, last_batch_len: usize) {
     if entries.len() == entries.capacity() {
         entries.reserve(last_batch_len.saturating_sub(entries.len()).max(1));
