@@ -650,11 +650,11 @@ impl<C: Command> Raft<C> {
         if from == self.config.id {
             return; // Never a second self-vote, never our own append.
         }
-        if !is_well_formed(&message) || !self.is_our_configuration(&message) {
+        let Some(term) = self.checked_term(&message) else {
             // Validate the whole message before changing any state, its term included: a
             // malformed message from a faulty peer must not depose a leader.
             return;
-        }
+        };
         // A leader unknown to us may hold a newer configuration: follow it.
         let from_leader = matches!(
             message,
@@ -670,7 +670,6 @@ impl<C: Command> Raft<C> {
             // A response to a request we never sent: create no state.
             return;
         }
-        let term = message.term();
         if term > self.term {
             // Figure 2, all servers: "If RPC request or response contains term T >
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
@@ -733,16 +732,19 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// A snapshot records the configuration it was taken in; until membership changes exist,
-    /// one that names other voters than ours cannot come from a correct leader of this
-    /// cluster, and storing it would leave state `Raft::new` refuses at restart.
-    fn is_our_configuration(&self, message: &Message<C>) -> bool {
-        match message {
+    /// The message's term if it may be acted on, or `None` to drop it: it must be well formed
+    /// ([`is_well_formed`]) and, for a snapshot, taken in our configuration. A snapshot records
+    /// the voters it was taken with; until membership changes exist, one that names other
+    /// voters than ours cannot come from a correct leader of this cluster, and storing it would
+    /// leave state `Raft::new` refuses at restart.
+    fn checked_term(&self, message: &Message<C>) -> Option<Term> {
+        let ours = match message {
             Message::InstallSnapshot { chunk, .. } => {
                 same_voters(&chunk.meta.voters, &self.config.voters)
             }
             _ => true,
-        }
+        };
+        (ours && is_well_formed(message)).then(|| message.term())
     }
 
     /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
