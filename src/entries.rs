@@ -75,6 +75,7 @@ impl<C> Entries<C> {
 
 impl<C: Clone> Entries<C> {
     /// A copy of `entries`.
+    #[inline(always)]
     pub fn from_slice(entries: &[Entry<C>]) -> Self {
         match entries {
             [entry] => Entries::one(entry.clone()),

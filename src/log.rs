@@ -118,6 +118,7 @@ impl<C: Command> Log<C> {
     }
 
     /// Appends one entry at `last_index() + 1`.
+    #[inline(always)]
     pub(crate) fn push(&mut self, entry: Entry<C>) {
         self.assert_follows(&entry);
         self.entries.push(entry);

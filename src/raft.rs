@@ -750,6 +750,8 @@ impl<C: Command> Raft<C> {
     /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
     /// currentTerm". The reply carries our term so the stale sender steps down; stale
     /// responses are dropped.
+    #[cold]
+    #[inline(never)]
     fn refuse_stale(&self, from: NodeId, message: &Message<C>, out: &mut Vec<Action<C>>) {
         match message {
             Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
@@ -885,6 +887,7 @@ impl<C: Command> Raft<C> {
     /// AppendEntries receiver rule 5, bounded by what was verified from this leader (a follower
     /// never commits an entry it has not matched against this leader: copycat #265, scylladb
     /// #9965), applying what it commits.
+    #[inline(always)]
     fn commit_verified(&mut self, leader_commit: LogIndex, out: &mut Vec<Action<C>>) {
         let commit = leader_commit.min(self.leader_verified_index);
         if commit > self.commit_index {
