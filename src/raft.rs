@@ -357,31 +357,66 @@ impl<C: Command> Raft<C> {
     /// holds: the grown `Persist` comes before every message that carries its entries.
     #[inline]
     pub fn step_into(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
-        // The idle path, kept small enough to inline into the host's loop: a tick that fires
-        // no timer on a follower or candidate only counts.
-        if let Event::Tick = event {
-            if self.role != Role::Leader && self.election_elapsed + 1 < self.election_timeout {
-                self.election_elapsed += 1;
-                return;
+        // Dispatched here, inline in the host's loop, where the host's own choice of event
+        // usually decides the branch at compile time; each kind of event is then handled out
+        // of line. The idle path stays inline: a tick that fires no timer on a follower or
+        // candidate only counts.
+        match event {
+            Event::Tick => {
+                if self.role != Role::Leader && self.election_elapsed + 1 < self.election_timeout {
+                    self.election_elapsed += 1;
+                    return;
+                }
+                self.step_tick(out);
             }
+            Event::Receive { from, message } => self.step_receive(from, message, out),
+            Event::Propose(command) => self.step_propose(command, out),
+            Event::SnapshotTaken { index, data } => self.step_snapshot_taken(index, data, out),
         }
-        self.step_event(event, out);
     }
 
-    /// Everything but the idle path of [`Raft::step_into`].
+    /// A tick that fires a timer.
     #[inline(never)]
-    fn step_event(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
+    fn step_tick(&mut self, out: &mut Vec<Action<C>>) {
+        self.begin_step(out);
+        self.tick(out);
+        self.end_step();
+    }
+
+    #[inline(never)]
+    fn step_receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        self.begin_step(out);
+        self.receive(from, message, out);
+        self.end_step();
+    }
+
+    #[inline(never)]
+    fn step_propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
+        self.begin_step(out);
+        self.propose(command, out);
+        self.end_step();
+    }
+
+    #[inline(never)]
+    fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
+        self.begin_step(out);
+        self.take_snapshot(index, data, out);
+        self.end_step();
+    }
+
+    /// What every step does first: note where its actions begin in `out`.
+    #[inline(always)]
+    fn begin_step(&mut self, out: &[Action<C>]) {
         self.step_start = out.len();
         if out.is_empty() {
             // Nothing waits in the buffer: no earlier action can grow.
             self.forget_pending();
         }
-        match event {
-            Event::Tick => self.tick(out),
-            Event::Receive { from, message } => self.receive(from, message, out),
-            Event::Propose(command) => self.propose(command, out),
-            Event::SnapshotTaken { index, data } => self.take_snapshot(index, data, out),
-        }
+    }
+
+    /// What every step does last: in debug builds, check the node's invariants.
+    #[inline(always)]
+    fn end_step(&self) {
         #[cfg(debug_assertions)]
         self.check_invariants();
     }
