@@ -139,6 +139,7 @@ impl<C: Command> Log<C> {
 
     /// Panics unless `entry` can come next: at `last_index() + 1`, with a term no lower than
     /// the last one.
+    #[inline(always)]
     fn assert_follows(&self, entry: &Entry<C>) {
         assert_eq!(
             entry.index,
