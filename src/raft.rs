@@ -651,7 +651,10 @@ impl<C: Command> Raft<C> {
         let id = self.config.id;
         let peers = self.config.voters.iter().filter(|&&voter| voter != id);
         self.progress.clear();
-        self.progress.reserve_exact(self.config.voters.len() - 1);
+        if self.progress.capacity() == 0 {
+            // A node's first term as leader: one allocation, at the final size.
+            self.progress = Vec::with_capacity(self.config.voters.len() - 1);
+        }
         self.progress
             .extend(peers.map(|&peer| Progress::new(peer, next_index, inflight_max)));
         self.pending_persist = None;
