@@ -378,45 +378,38 @@ impl<C: Command> Raft<C> {
     /// A tick that fires a timer.
     #[inline(never)]
     fn step_tick(&mut self, out: &mut Vec<Action<C>>) {
-        self.begin_step(out);
-        self.tick(out);
-        self.end_step();
+        self.in_step(out, |raft, out| raft.tick(out));
     }
 
     #[inline(never)]
     fn step_receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
-        self.begin_step(out);
-        self.receive(from, message, out);
-        self.end_step();
+        self.in_step(out, |raft, out| raft.receive(from, message, out));
     }
 
     #[inline(never)]
     fn step_propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
-        self.begin_step(out);
-        self.propose(command, out);
-        self.end_step();
+        self.in_step(out, |raft, out| raft.propose(command, out));
     }
 
     #[inline(never)]
     fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
-        self.begin_step(out);
-        self.take_snapshot(index, data, out);
-        self.end_step();
+        self.in_step(out, |raft, out| raft.take_snapshot(index, data, out));
     }
 
-    /// What every step does first: note where its actions begin in `out`.
+    /// Runs one step's `handler`: first notes where the step's actions begin in `out` (an
+    /// empty buffer means nothing waiting there can grow any more); last, in debug builds,
+    /// checks the node's invariants.
     #[inline(always)]
-    fn begin_step(&mut self, out: &[Action<C>]) {
+    fn in_step(
+        &mut self,
+        out: &mut Vec<Action<C>>,
+        handler: impl FnOnce(&mut Self, &mut Vec<Action<C>>),
+    ) {
         self.step_start = out.len();
         if out.is_empty() {
-            // Nothing waits in the buffer: no earlier action can grow.
             self.forget_pending();
         }
-    }
-
-    /// What every step does last: in debug builds, check the node's invariants.
-    #[inline(always)]
-    fn end_step(&self) {
+        handler(self, out);
         #[cfg(debug_assertions)]
         self.check_invariants();
     }
