@@ -11,12 +11,12 @@ pub(crate) fn majority(voters: usize) -> usize {
 /// Figure 2: "a majority of matchIndex[i] >= N"). May reorder `matches`.
 pub(crate) fn committed_index(matches: &mut [LogIndex]) -> LogIndex {
     debug_assert!(!matches.is_empty());
-    // The k-th largest value, k = majority, is the largest N with a majority at or above N.
-    let k = majority(matches.len());
     if let [a, b, c] = *matches {
         // Three voters, the most common cluster: the median.
         return a.max(b).min(a.min(b).max(c));
     }
+    // The k-th largest value, k = majority, is the largest N with a majority at or above N.
+    let k = majority(matches.len());
     if matches.len() <= SMALL {
         // Clusters are small: an insertion sort beats a general selection by far.
         for sorted in 1..matches.len() {

@@ -381,16 +381,19 @@ impl<C: Command> Raft<C> {
         self.in_step(out, |raft, out| raft.tick(out));
     }
 
+    /// A message from a peer.
     #[inline(never)]
     fn step_receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.receive(from, message, out));
     }
 
+    /// A client's command.
     #[inline(never)]
     fn step_propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.propose(command, out));
     }
 
+    /// The host's report of a snapshot it took.
     #[inline(never)]
     fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.take_snapshot(index, data, out));
