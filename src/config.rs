@@ -134,6 +134,29 @@ fn first_duplicate(voters: &[NodeId]) -> Option<NodeId> {
     })
 }
 
+/// True if `theirs` names the same voters as `ours`, in any order. `ours` has no duplicates
+/// (a validated configuration); `theirs` may come from a peer and may have some. Linear when
+/// both lists are in the same order, the usual case; otherwise quadratic up to 16 voters and
+/// `O(n log n)` beyond, like [`first_duplicate`].
+pub(crate) fn same_voters(theirs: &[NodeId], ours: &[NodeId]) -> bool {
+    if theirs.len() != ours.len() {
+        return false;
+    }
+    if theirs == ours {
+        return true;
+    }
+    if ours.len() > 16 {
+        let mut theirs = theirs.to_vec();
+        let mut ours = ours.to_vec();
+        theirs.sort_unstable();
+        ours.sort_unstable();
+        return theirs == ours;
+    }
+    // Equal lengths, and `ours` has no duplicates: if every one of ours is among theirs, the
+    // two name the same set (a repeat in theirs would leave one of ours out).
+    ours.iter().all(|voter| theirs.contains(voter))
+}
+
 /// The largest accepted `election_ticks`: twice it must fit in a `u64`.
 pub const ELECTION_TICKS_MAX: u64 = u64::MAX / 2;
 
@@ -189,7 +212,7 @@ impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
-    use super::first_duplicate;
+    use super::{first_duplicate, same_voters};
     use crate::types::NodeId;
     use quickcheck::quickcheck;
 
@@ -217,11 +240,63 @@ mod tests {
         assert_eq!(first_duplicate(&many), Some(2));
     }
 
+    /// The definition: the same length and the same set of ids (`ours` has no duplicates).
+    fn same_voters_naive(theirs: &[NodeId], ours: &[NodeId]) -> bool {
+        theirs.len() == ours.len()
+            && theirs.iter().all(|voter| ours.contains(voter))
+            && ours.iter().all(|voter| theirs.contains(voter))
+    }
+
+    #[test]
+    fn same_voters_examples() {
+        assert!(same_voters(&[], &[]));
+        assert!(same_voters(&[1, 2, 3], &[1, 2, 3]));
+        assert!(same_voters(&[3, 1, 2], &[1, 2, 3]));
+        assert!(!same_voters(&[1, 2], &[1, 2, 3]));
+        assert!(!same_voters(&[1, 2, 4], &[1, 2, 3]));
+        assert!(!same_voters(&[1, 1, 2], &[1, 2, 3]));
+        // Beyond 16 voters, through the sorted path.
+        let ours: Vec<NodeId> = (1..=40).collect();
+        let mut theirs: Vec<NodeId> = (1..=40).rev().collect();
+        assert!(same_voters(&theirs, &ours));
+        theirs[7] = 41;
+        assert!(!same_voters(&theirs, &ours));
+        theirs[7] = 2;
+        assert!(
+            !same_voters(&theirs, &ours),
+            "a repeat hides a missing voter"
+        );
+    }
+
     quickcheck! {
         /// Small ids make duplicates common; lengths reach past the 16-voter switch.
         fn duplicate_matches_naive(voters: Vec<u8>) -> bool {
             let voters: Vec<NodeId> = voters.into_iter().map(|id| u64::from(id % 64)).collect();
             first_duplicate(&voters) == first_duplicate_naive(&voters)
+        }
+
+        /// `ours` is a set (as a validated configuration's voters are), shuffled; `theirs` is
+        /// often a permutation of it, sometimes with one id changed or repeated.
+        fn same_voters_matches_naive(ids: Vec<u8>, seed: u64, change: Option<(u8, u8)>) -> bool {
+            let mut ours: Vec<NodeId> = ids.into_iter().map(|id| u64::from(id % 48)).collect();
+            ours.sort_unstable();
+            ours.dedup();
+            let mut theirs = ours.clone();
+            // A deterministic shuffle driven by `seed`.
+            let mut state = seed | 1;
+            for i in (1..theirs.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                theirs.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            if let Some((position, id)) = change {
+                if !theirs.is_empty() {
+                    let position = usize::from(position) % theirs.len();
+                    theirs[position] = u64::from(id % 48);
+                }
+            }
+            same_voters(&theirs, &ours) == same_voters_naive(&theirs, &ours)
         }
     }
 }

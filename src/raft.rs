@@ -6,7 +6,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::action::{Action, Persist, ProposeError, SnapshotError};
-use crate::config::{Config, ConfigError};
+use crate::config::{same_voters, Config, ConfigError};
 use crate::entries::Entries;
 use crate::event::Event;
 use crate::log::Log;
@@ -1867,11 +1867,6 @@ fn reserve_like_last_batch<C>(entries: &mut Entries<C>, last_batch_len: usize) {
     if entries.len() == entries.capacity() {
         entries.reserve(last_batch_len.saturating_sub(entries.len()).max(1));
     }
-}
-
-/// True if `a` and `b` name the same voters, in any order (each list has no duplicates).
-fn same_voters(a: &[NodeId], b: &[NodeId]) -> bool {
-    a.len() == b.len() && a.iter().all(|voter| b.contains(voter)) && b.iter().all(|v| a.contains(v))
 }
 
 /// Checks an append as a whole: entries contiguous from `prev_log_index + 1`, terms
