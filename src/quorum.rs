@@ -8,7 +8,7 @@ pub(crate) fn majority(voters: usize) -> usize {
 }
 
 /// The highest index held by a majority, given each voter's match index (Raft §5.3 and
-/// Figure 2: "a majority of matchIndex[i] >= N"). May reorder `matches`.
+/// Figure 2: "a majority of `matchIndex[i] >= N`"). May reorder `matches`.
 pub(crate) fn committed_index(matches: &mut [LogIndex]) -> LogIndex {
     debug_assert!(!matches.is_empty());
     if let [a, b, c] = *matches {

@@ -1690,7 +1690,7 @@ impl<C: Command> Raft<C> {
     }
 
     /// Figure 2, leaders: "If there exists an N such that N > commitIndex, a majority of
-    /// matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N". The term check
+    /// `matchIndex[i] >= N`, and `log[N].term == currentTerm`: set commitIndex = N". The term check
     /// is §5.4.2: never commit an earlier term's entry by counting replicas (Figure 8).
     fn maybe_commit(&mut self, out: &mut Vec<Action<C>>) {
         let last_index = self.log.last_index();
