@@ -108,6 +108,10 @@ impl Config {
     }
 }
 
+/// Up to this many voters, the voter-list checks below compare every pair (no allocation);
+/// beyond, they sort a copy.
+const PAIRWISE_VOTERS_MAX: usize = 16;
+
 /// The first voter (in list order) that appears earlier in `voters` too, if any. Linear for a
 /// list in ascending order, the usual case; otherwise quadratic up to 16 voters and
 /// `O(n log n)` beyond, so a large configuration is checked quickly either way.
@@ -115,7 +119,7 @@ fn first_duplicate(voters: &[NodeId]) -> Option<NodeId> {
     if voters.windows(2).all(|pair| pair[0] < pair[1]) {
         return None;
     }
-    if voters.len() > 16 {
+    if voters.len() > PAIRWISE_VOTERS_MAX {
         // Sorted by id, then position: within each id, the second position is where that id
         // repeats first; the earliest such position is the answer.
         let mut sorted: Vec<(NodeId, usize)> = voters.iter().copied().zip(0..).collect();
@@ -145,7 +149,7 @@ pub(crate) fn same_voters(theirs: &[NodeId], ours: &[NodeId]) -> bool {
     if theirs == ours {
         return true;
     }
-    if ours.len() > 16 {
+    if ours.len() > PAIRWISE_VOTERS_MAX {
         let mut theirs = theirs.to_vec();
         let mut ours = ours.to_vec();
         theirs.sort_unstable();
@@ -213,6 +217,7 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::{first_duplicate, same_voters};
+    use crate::rng::Rng;
     use crate::types::NodeId;
     use quickcheck::quickcheck;
 
@@ -282,13 +287,10 @@ mod tests {
             ours.sort_unstable();
             ours.dedup();
             let mut theirs = ours.clone();
-            // A deterministic shuffle driven by `seed`.
-            let mut state = seed | 1;
+            // A Fisher-Yates shuffle driven by `seed`.
+            let mut rng = Rng::new(seed);
             for i in (1..theirs.len()).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                theirs.swap(i, (state % (i as u64 + 1)) as usize);
+                theirs.swap(i, rng.in_range(0, i as u64 + 1) as usize);
             }
             if let Some((position, id)) = change {
                 if !theirs.is_empty() {
