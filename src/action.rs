@@ -39,7 +39,18 @@ pub enum Action<C> {
         /// The leader's term.
         term: Term,
     },
-    /// The proposal of this step was refused; nothing was appended.
+    /// The batch of this step (`Event::ProposeBatch`) was appended to the leader's log in
+    /// `term`, its commands at `first_index..=last_index` in the batch's order. Each is
+    /// committed once an `Apply` hands out the entry at its index with this `term`.
+    BatchAccepted {
+        /// Where the batch's first command was placed.
+        first_index: LogIndex,
+        /// Where its last command was placed.
+        last_index: LogIndex,
+        /// The leader's term.
+        term: Term,
+    },
+    /// The proposal or batch of this step was refused; nothing was appended.
     ProposalRejected(ProposeError),
     /// A follower received a whole snapshot from its leader (Raft §7). Replace the state
     /// machine's state with `data`, store the snapshot durably as the one to restart from, and
@@ -79,20 +90,23 @@ pub enum ProposeError {
         /// The known leader, if any.
         leader_hint: Option<NodeId>,
     },
-    /// The leader already holds `Config::max_uncommitted_entries` entries that are not
-    /// committed yet. Retry after some commit.
+    /// The leader would hold more than `Config::max_uncommitted_entries` entries that are not
+    /// committed yet. Retry after some commit (with a smaller batch, if the batch alone exceeds
+    /// the bound).
     TooManyUncommitted {
         /// The configured bound.
         limit: u64,
     },
-    /// The proposal's command alone exceeds `Config::max_bytes_per_message`, so it could never
-    /// be replicated.
+    /// The proposal's command alone (for a batch, one of its commands) exceeds
+    /// `Config::max_bytes_per_message`, so it could never be replicated.
     CommandTooLarge {
         /// The command's size in bytes.
         size_bytes: u64,
         /// The configured bound.
         limit: u64,
     },
+    /// An `Event::ProposeBatch` held no command.
+    EmptyBatch,
 }
 
 /// Why an `Event::SnapshotTaken` was refused.
@@ -115,6 +129,15 @@ pub enum SnapshotError {
         /// The index of the snapshot the node holds.
         snapshot_index: LogIndex,
     },
+    /// The snapshot is larger than `Config::max_snapshot_bytes`: a follower configured like
+    /// this node would refuse it, so it could never be sent. Raise the bound on every node, or
+    /// make the state machine's snapshots smaller.
+    TooLarge {
+        /// The snapshot's size.
+        size_bytes: u64,
+        /// The configured bound.
+        limit: u64,
+    },
 }
 
 impl std::fmt::Display for SnapshotError {
@@ -129,6 +152,10 @@ impl std::fmt::Display for SnapshotError {
             } => write!(
                 f,
                 "snapshot at {index} is not newer than the held snapshot at {snapshot_index}"
+            ),
+            SnapshotError::TooLarge { size_bytes, limit } => write!(
+                f,
+                "snapshot of {size_bytes} bytes exceeds the {limit}-byte snapshot bound"
             ),
         }
     }
@@ -146,7 +173,7 @@ impl std::fmt::Display for ProposeError {
                 write!(f, "not the leader; no leader known")
             }
             ProposeError::TooManyUncommitted { limit } => {
-                write!(f, "{limit} entries already wait for commit")
+                write!(f, "more than {limit} entries would wait for commit")
             }
             ProposeError::CommandTooLarge { size_bytes, limit } => {
                 write!(
@@ -154,6 +181,7 @@ impl std::fmt::Display for ProposeError {
                     "command of {size_bytes} bytes exceeds the {limit}-byte message bound"
                 )
             }
+            ProposeError::EmptyBatch => write!(f, "the batch holds no command"),
         }
     }
 }

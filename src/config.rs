@@ -34,6 +34,12 @@ pub struct Config {
     pub snapshot_chunk_bytes: u64,
     /// At most this many `InstallSnapshot` chunks in flight to one follower.
     pub max_inflight_snapshot_chunks: usize,
+    /// The largest snapshot, in bytes, the node takes from its host or receives from a leader.
+    /// A follower holds an incoming snapshot in memory until its last chunk arrives; one
+    /// whose declared size exceeds this bound is dropped before any of it is held, so a peer
+    /// can never make that buffer grow past it. Give every node the same bound: a leader
+    /// refuses (`SnapshotError::TooLarge`) a snapshot its followers would refuse.
+    pub max_snapshot_bytes: u64,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.
     pub seed: u64,
@@ -45,7 +51,7 @@ impl Config {
     /// Defaults: election 10 ticks (timeouts in [10, 20)), heartbeat 3 ticks, 64 appends in
     /// flight per follower, 1024 entries and 1 MiB per message, 8192 uncommitted entries,
     /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
-    /// seed = `id`.
+    /// snapshots of at most 1 GiB, seed = `id`.
     pub fn new(id: NodeId, voters: impl IntoIterator<Item = NodeId>) -> Self {
         Config {
             id,
@@ -59,6 +65,7 @@ impl Config {
             snapshot_trailing_entries: 1024,
             snapshot_chunk_bytes: 1 << 20,
             max_inflight_snapshot_chunks: 4,
+            max_snapshot_bytes: 1 << 30,
             seed: id,
         }
     }
@@ -103,6 +110,9 @@ impl Config {
         }
         if self.max_inflight_snapshot_chunks == 0 {
             return Err(ConfigError::ZeroBound("max_inflight_snapshot_chunks"));
+        }
+        if self.max_snapshot_bytes == 0 {
+            return Err(ConfigError::ZeroBound("max_snapshot_bytes"));
         }
         Ok(())
     }

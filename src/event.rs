@@ -23,6 +23,13 @@ pub enum Event<C> {
     /// A client asks to replicate a command. The answer is one `ProposalAccepted` or
     /// `ProposalRejected` action in the same step's output.
     Propose(C),
+    /// Clients ask to replicate these commands, in this order: a burst of proposals that
+    /// leaves as one `Persist::Entries` and one append per follower (within the message
+    /// bounds), where as many `Propose` events would make as many of each. The batch is
+    /// accepted or refused as a whole: the answer is one `BatchAccepted` (the commands take
+    /// consecutive indices from its `first_index`) or one `ProposalRejected` in the same
+    /// step's output. An empty batch is refused.
+    ProposeBatch(Vec<C>),
     /// The host's state machine took a snapshot of its state after applying every entry up
     /// to `index` (at most the last index an `Apply` handed out), and stored `data` durably.
     /// The node keeps it to send to followers, answers `Persist::Snapshot` with its metadata,

@@ -38,6 +38,7 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
     config.snapshot_trailing_entries = u.int_in_range(0..=8)?;
     config.snapshot_chunk_bytes = u.int_in_range(1..=16)?;
     config.max_inflight_snapshot_chunks = u.int_in_range(1..=4)?;
+    config.max_snapshot_bytes = u.int_in_range(1..=96)?;
     config.seed = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok(config)
@@ -95,7 +96,8 @@ enum FuzzEvent {
         last_term: i8,
         offset: u8,
         len: u8,
-        done: bool,
+        /// Bytes the snapshot declares after this chunk (0: the last chunk).
+        remaining: u8,
         foreign_voters: bool,
     },
     SnapshotReceiving {
@@ -260,7 +262,7 @@ impl FuzzEvent {
                 last_term,
                 offset,
                 len,
-                done,
+                remaining,
                 foreign_voters,
             } => {
                 let mut voters = node.config().voters.clone();
@@ -275,9 +277,9 @@ impl FuzzEvent {
                             last_term: near(node.last_term(), last_term),
                             voters,
                         },
+                        size: u64::from(offset % 32 + len % 16 + remaining % 48),
                         offset: u64::from(offset % 32),
                         data: vec![len; usize::from(len % 16)],
-                        done,
                     }),
                 };
                 receive(from, message)
@@ -355,7 +357,7 @@ impl Host {
 
     fn step(&mut self, event: Event<u64>) {
         let before = self.node.status();
-        let proposal = matches!(event, Event::Propose(_));
+        let proposal = matches!(event, Event::Propose(_) | Event::ProposeBatch(_));
         let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
         let actions = self.node.step(event);
         let mut outcomes = 0;
@@ -411,7 +413,9 @@ impl Host {
                         self.applied = entry.index;
                     }
                 }
-                Action::ProposalAccepted { .. } | Action::ProposalRejected(_) => outcomes += 1,
+                Action::ProposalAccepted { .. }
+                | Action::BatchAccepted { .. }
+                | Action::ProposalRejected(_) => outcomes += 1,
             }
         }
         let expected = usize::from(proposal) + usize::from(snapshot_event);

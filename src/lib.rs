@@ -47,6 +47,12 @@
 //! makes a vote or an append acknowledgement safe: it is never sent before it is on disk
 //! (Raft §5.1 and Figure 2; thesis §3.8).
 //!
+//! [`Raft::step_into`] only appends to the host's buffer and never changes what is already
+//! there, so the rule holds for any sequence of events stepped into one buffer: a host may
+//! carry out any prefix of it at any time and step more events in before carrying out the
+//! rest. To send a burst of proposals as one append per follower, step them as one
+//! [`Event::ProposeBatch`].
+//!
 //! ## Restart
 //!
 //! Hand [`Raft::new`] exactly what the `Persist` actions wrote, as [`Restored`]: the last
@@ -67,7 +73,21 @@
 //!
 //! Anything a peer sends, stale, duplicated, reordered, malformed, from an unknown id or with
 //! absurd terms or indices, is ignored or answered as the paper says; it never panics and
-//! never corrupts state.
+//! never corrupts state. Three rules come before any rule of the paper:
+//!
+//! - **Who a node listens to.** A node acts only on messages from the voters of its
+//!   configuration other than itself. A message from any other id changes nothing, neither
+//!   term nor role, log nor commit index: a `RequestVote` from it is refused with the node's
+//!   term, anything else is dropped. (Membership changes will widen "its configuration" to the
+//!   configurations its log holds, and let a node started empty to join follow the leader
+//!   that adds it.)
+//! - **Terms move by bounded steps.** A message whose term is above [`TERM_MAX`], or more than
+//!   [`TERM_JUMP_MAX`] above the receiver's term, is dropped, so no single message, nor any
+//!   short run of them, can push a cluster to the last term and leave it unable to elect.
+//! - **Memory stays bounded.** Entries and bytes per append, appends in flight, uncommitted
+//!   entries, snapshot chunks in flight and the snapshot a follower buffers
+//!   ([`Config::max_snapshot_bytes`], checked against the size each chunk declares) all have
+//!   bounds.
 //!
 //! ## Testing
 //!
@@ -108,5 +128,5 @@ pub use message::{
 pub use raft::{InitError, Raft, RestoreError, Restored};
 pub use types::{
     Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
-    Term, TERM_MAX,
+    Term, TERM_JUMP_MAX, TERM_MAX,
 };

@@ -92,12 +92,21 @@ pub enum Message<C> {
 pub struct SnapshotChunk {
     /// What the whole snapshot covers.
     pub meta: SnapshotMeta,
-    /// Where `data` starts in the snapshot's bytes.
+    /// The whole snapshot's size in bytes, the same in every chunk of it. A follower refuses a
+    /// snapshot larger than its `Config::max_snapshot_bytes` before holding any of it.
+    pub size: u64,
+    /// Where `data` starts in the snapshot's bytes; `offset + data.len()` is at most `size`.
     pub offset: u64,
-    /// The chunk: at most `Config::snapshot_chunk_bytes` bytes.
+    /// The chunk: at most `Config::snapshot_chunk_bytes` bytes. The chunk that reaches `size`
+    /// is the last one.
     pub data: Vec<u8>,
-    /// True for the last chunk: the snapshot's size is `offset + data.len()`.
-    pub done: bool,
+}
+
+impl SnapshotChunk {
+    /// True for the last chunk: the one that ends at the snapshot's size.
+    pub fn is_last(&self) -> bool {
+        self.offset.saturating_add(self.data.len() as u64) >= self.size
+    }
 }
 
 /// The result of an `InstallSnapshot` chunk on the follower.

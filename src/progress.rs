@@ -50,17 +50,6 @@ impl Transfer {
     }
 }
 
-/// Where in the host's output buffer an append still waits, and its payload bytes, so that a
-/// later proposal can grow it within the byte bound (see `Raft::step_into`). Valid only while
-/// the buffer's epoch is `epoch`: the epoch moves on whenever the host hands back an empty
-/// buffer, which forgets every waiting append at once.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Pending {
-    pub(crate) position: usize,
-    pub(crate) bytes: u64,
-    pub(crate) epoch: u64,
-}
-
 /// The leader's view of one follower. Invariant: `match_index < next_index`.
 #[derive(Clone, Debug)]
 pub(crate) struct Progress {
@@ -93,9 +82,6 @@ pub(crate) struct Progress {
     pub(crate) heard: bool,
     /// Heartbeat intervals in a row in which the follower did not answer.
     pub(crate) silent_heartbeats: u32,
-    /// The last append pushed to this follower, if it may still be waiting in the host's
-    /// output buffer.
-    pub(crate) pending: Option<Pending>,
 }
 
 impl Progress {
@@ -115,7 +101,6 @@ impl Progress {
             catching_up: false,
             heard: false,
             silent_heartbeats: 0,
-            pending: None,
         }
     }
 
@@ -145,30 +130,6 @@ impl Progress {
                 self.next_index = last_index + 1;
             }
             ProgressState::Snapshot => debug_assert!(false, "no appends while snapshotting"),
-        }
-    }
-
-    /// True if the most recent append sent ends at `last_index` and may grow (see
-    /// `extend_last_sent`).
-    pub(crate) fn can_extend_last_sent(&self, last_index: LogIndex) -> bool {
-        match self.state {
-            ProgressState::Probe { waiting } => waiting,
-            ProgressState::Replicate => {
-                self.inflight.back() == Some(&last_index) && self.next_index == last_index + 1
-            }
-            ProgressState::Snapshot => false,
-        }
-    }
-
-    /// Grows the most recent append in flight to end at `last_index` (the message was extended
-    /// before the host sent it).
-    pub(crate) fn extend_last_sent(&mut self, last_index: LogIndex) {
-        if let Some(last) = self.inflight.back_mut() {
-            debug_assert!(*last < last_index);
-            *last = last_index;
-        }
-        if self.state == ProgressState::Replicate {
-            self.next_index = last_index + 1;
         }
     }
 

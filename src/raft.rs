@@ -11,12 +11,12 @@ use crate::entries::Entries;
 use crate::event::Event;
 use crate::log::Log;
 use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
-use crate::progress::{Pending, Progress, ProgressState};
+use crate::progress::{Progress, ProgressState};
 use crate::quorum;
 use crate::rng::Rng;
 use crate::types::{
     Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
-    Term, TERM_MAX,
+    Term, TERM_JUMP_MAX, TERM_MAX,
 };
 
 /// What a host hands back to [`Raft::new`] at restart: exactly what the `Persist` actions
@@ -252,18 +252,8 @@ pub struct Raft<C> {
     votes_granted: SmallVec<[NodeId; 8]>,
     /// Leader only: one entry per voter other than this node, in `Config::voters` order.
     progress: Vec<Progress>,
-    /// Leader only: where in `out` the last `Persist::Entries` was pushed, if it may still be
-    /// waiting there.
-    pending_persist: Option<usize>,
-    /// Counts the steps that found the host's buffer empty: a `Pending` append of an earlier
-    /// epoch has left the buffer (`forget_pending`).
-    buffer_epoch: u64,
-    /// Leader only: the entries of the growing `Persist::Entries` (the current batch of
-    /// proposals), and of the batch before it. A batch reserves room for as many entries as
-    /// the one before at once instead of doubling its vectors (`reserve_like_last_batch`).
-    batch_len: usize,
-    last_batch_len: usize,
-    /// Where the current step's actions begin in `out`.
+    /// Where the current step's actions begin in `out`. Actions before it belong to earlier
+    /// steps and are never read or changed.
     step_start: usize,
     /// The latest snapshot: taken by the host, installed from a leader, or restored.
     /// Invariant: the log's base index is at most its index, which is at most `applied_index`.
@@ -273,11 +263,14 @@ pub struct Raft<C> {
 }
 
 /// A snapshot arriving in chunks: the bytes so far, kept while they come from the leader of
-/// one term, for one snapshot, in order.
+/// one term, for one snapshot of one declared size, in order.
 #[derive(Clone, Debug)]
 struct Incoming {
     term: Term,
     meta: SnapshotMeta,
+    /// The snapshot's size as its chunks declare it: at most `Config::max_snapshot_bytes`.
+    size: u64,
+    /// The first bytes of the snapshot; never more than `size`.
     data: Vec<u8>,
 }
 
@@ -325,10 +318,6 @@ impl<C: Command> Raft<C> {
             rng: Rng::new(config.seed),
             votes_granted: SmallVec::new(),
             progress: Vec::new(),
-            pending_persist: None,
-            buffer_epoch: 0,
-            batch_len: 0,
-            last_batch_len: 0,
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
             incoming: None,
@@ -349,13 +338,14 @@ impl<C: Command> Raft<C> {
     /// Handles one event and appends the resulting actions to `out`, so a host can reuse one
     /// buffer.
     ///
-    /// Every action still in `out` when `step_into` is called is taken as not yet carried out:
-    /// remove actions from the front of `out` as you carry them out (or `clear` it after
-    /// carrying out all). While a leader's `Persist::Entries` and its appends to followers still
-    /// wait in `out`, a new proposal's entry is added to them instead of creating new actions,
-    /// so proposals that arrive between two sends go out in one append. The ordering rule still
-    /// holds: the grown `Persist` comes before every message that carries its entries.
-    #[inline]
+    /// `step_into` only appends: it never reads, changes or removes an action already in
+    /// `out`. Every action still there is taken as not yet carried out, and the new actions
+    /// assume that those before them will be carried out first. So a host may step several
+    /// events into one buffer, carry out any prefix of it at any time (removing what it carried
+    /// out from the front) and leave the rest for later: the buffer, read in order, always keeps
+    /// the ordering rule. To send a burst of proposals as one append per follower, step them
+    /// as one [`Event::ProposeBatch`].
+    #[inline(always)]
     pub fn step_into(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
         // Dispatched here, inline in the host's loop, where the host's own choice of event
         // usually decides the branch at compile time; each kind of event is then handled out
@@ -371,6 +361,7 @@ impl<C: Command> Raft<C> {
             }
             Event::Receive { from, message } => self.step_receive(from, message, out),
             Event::Propose(command) => self.step_propose(command, out),
+            Event::ProposeBatch(commands) => self.step_propose_batch(commands, out),
             Event::SnapshotTaken { index, data } => self.step_snapshot_taken(index, data, out),
         }
     }
@@ -393,15 +384,20 @@ impl<C: Command> Raft<C> {
         self.in_step(out, |raft, out| raft.propose(command, out));
     }
 
+    /// Several client commands at once.
+    #[inline(never)]
+    fn step_propose_batch(&mut self, commands: Vec<C>, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.propose_batch(commands, out));
+    }
+
     /// The host's report of a snapshot it took.
     #[inline(never)]
     fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.take_snapshot(index, data, out));
     }
 
-    /// Runs one step's `handler`: first notes where the step's actions begin in `out` (an
-    /// empty buffer means nothing waiting there can grow any more); last, in debug builds,
-    /// checks the node's invariants.
+    /// Runs one step's `handler`: first notes where the step's actions begin in `out`; last, in
+    /// debug builds, checks the node's invariants.
     #[inline(always)]
     fn in_step(
         &mut self,
@@ -409,9 +405,6 @@ impl<C: Command> Raft<C> {
         handler: impl FnOnce(&mut Self, &mut Vec<Action<C>>),
     ) {
         self.step_start = out.len();
-        if out.is_empty() {
-            self.forget_pending();
-        }
         handler(self, out);
         #[cfg(debug_assertions)]
         self.check_invariants();
@@ -653,7 +646,6 @@ impl<C: Command> Raft<C> {
         }
         self.progress
             .extend(peers.map(|&peer| Progress::new(peer, next_index, inflight_max)));
-        self.pending_persist = None;
         // Raft §8 / thesis §6.4: a no-op entry of the new term lets the leader commit, and so
         // learn, every earlier entry without waiting for a client.
         self.append_to_own_log(Payload::Noop, out);
@@ -668,14 +660,6 @@ impl<C: Command> Raft<C> {
 
     fn clear_leader_state(&mut self) {
         self.progress.clear();
-        self.pending_persist = None;
-    }
-
-    /// The host emptied the buffer: nothing waiting there can grow any more. Every follower's
-    /// `Pending` append is forgotten at once by moving on to a new epoch.
-    fn forget_pending(&mut self) {
-        self.pending_persist = None;
-        self.buffer_epoch += 1;
     }
 
     // ----- messages: the term first, then the role -----
@@ -689,24 +673,23 @@ impl<C: Command> Raft<C> {
             // malformed message from a faulty peer must not depose a leader.
             return;
         };
-        // A leader unknown to us may hold a newer configuration: follow it.
-        let from_leader = matches!(
-            message,
-            Message::AppendEntries { .. }
-                | Message::Commit { .. }
-                | Message::InstallSnapshot { .. }
-        );
-        if !from_leader && !self.is_peer(from) {
+        if !self.is_peer(from) {
+            // Who a node listens to (crate docs): only the voters of its configuration. An
+            // unknown id changes nothing here, neither term nor role, log nor commit index.
             if let Message::RequestVote { .. } = message {
-                // A removed or unknown node gets no vote and does not move our term.
                 self.send(from, self.vote_response(false), out);
             }
-            // A response to a request we never sent: create no state.
             return;
         }
         if term > self.term {
             // Figure 2, all servers: "If RPC request or response contains term T >
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
+            let from_leader = matches!(
+                message,
+                Message::AppendEntries { .. }
+                    | Message::Commit { .. }
+                    | Message::InstallSnapshot { .. }
+            );
             let leader = from_leader.then_some(from);
             if self.become_follower(term, leader) {
                 self.persist_hard_state(out);
@@ -767,18 +750,21 @@ impl<C: Command> Raft<C> {
     }
 
     /// The message's term if it may be acted on, or `None` to drop it: it must be well formed
-    /// ([`is_well_formed`]) and, for a snapshot, taken in our configuration. A snapshot records
-    /// the voters it was taken with; until membership changes exist, one that names other
-    /// voters than ours cannot come from a correct leader of this cluster, and storing it would
-    /// leave state `Raft::new` refuses at restart.
+    /// ([`is_well_formed`]), its term at most [`TERM_JUMP_MAX`] above ours, and a snapshot must
+    /// be taken in our configuration. A snapshot records the voters it was taken with; until
+    /// membership changes exist, one that names other voters than ours cannot come from a
+    /// correct leader of this cluster, and storing it would leave state `Raft::new` refuses at
+    /// restart.
     fn checked_term(&self, message: &Message<C>) -> Option<Term> {
+        let term = message.term();
         let ours = match message {
             Message::InstallSnapshot { chunk, .. } => {
                 same_voters(&chunk.meta.voters, &self.config.voters)
             }
             _ => true,
         };
-        (ours && is_well_formed(message)).then(|| message.term())
+        let plausible = term - self.term.min(term) <= TERM_JUMP_MAX;
+        (plausible && ours && is_well_formed(message)).then_some(term)
     }
 
     /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
@@ -961,9 +947,9 @@ impl<C: Command> Raft<C> {
     ) {
         let SnapshotChunk {
             meta,
+            size,
             offset,
             data,
-            done,
         } = chunk;
         if !self.follow(leader) {
             return;
@@ -992,14 +978,21 @@ impl<C: Command> Raft<C> {
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
-        let continues = self
-            .incoming
-            .as_ref()
-            .is_some_and(|incoming| incoming.term == self.term && incoming.meta == meta);
+        if size > self.config.max_snapshot_bytes {
+            // More than this node may hold: drop the transfer and what it held, unanswered (the
+            // leader's own bound keeps a leader of a uniformly configured cluster from ever
+            // taking such a snapshot).
+            self.incoming = None;
+            return;
+        }
+        let continues = self.incoming.as_ref().is_some_and(|incoming| {
+            incoming.term == self.term && incoming.meta == meta && incoming.size == size
+        });
         if offset == 0 && !continues {
             self.incoming = Some(Box::new(Incoming {
                 term: self.term,
                 meta,
+                size,
                 data: Vec::new(),
             }));
         }
@@ -1016,12 +1009,16 @@ impl<C: Command> Raft<C> {
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
-        if incoming.data.is_empty() {
-            incoming.data = data;
-        } else {
-            incoming.data.extend_from_slice(&data);
+        // Well formed: `offset + data.len() <= size`, so the buffer never holds more than the
+        // declared size, which is within `max_snapshot_bytes`. It grows by doubling, but never
+        // past the declared size.
+        let needed = incoming.data.len() + data.len();
+        if needed > incoming.data.capacity() {
+            let target = needed.max(2 * incoming.data.capacity()).min(size as usize);
+            incoming.data.reserve_exact(target - incoming.data.len());
         }
-        if !done {
+        incoming.data.extend_from_slice(&data);
+        if (incoming.data.len() as u64) < incoming.size {
             let next_offset = incoming.data.len() as u64;
             let outcome = SnapshotOutcome::Receiving { next_offset };
             self.send_snapshot_response(leader, index, outcome, out);
@@ -1045,8 +1042,6 @@ impl<C: Command> Raft<C> {
         self.leader_verified_index = index;
         let snapshot = Arc::new(snapshot);
         self.snapshot = Some(Arc::clone(&snapshot));
-        // A durability barrier like a Persist: nothing waiting before it may grow.
-        self.pending_persist = None;
         out.push(Action::InstallSnapshot(snapshot));
     }
 
@@ -1296,9 +1291,9 @@ impl<C: Command> Raft<C> {
                 term: self.term,
                 chunk: Box::new(SnapshotChunk {
                     meta: transfer.snapshot.meta.clone(),
+                    size,
                     offset,
                     data,
-                    done: transfer.final_sent,
                 }),
             };
             out.push(Action::Send { to, message });
@@ -1354,6 +1349,16 @@ impl<C: Command> Raft<C> {
             let error = SnapshotError::NotNewer {
                 index,
                 snapshot_index,
+            };
+            out.push(Action::SnapshotRefused(error));
+            return;
+        }
+        let size_bytes = data.len() as u64;
+        if size_bytes > self.config.max_snapshot_bytes {
+            // A follower configured like this node could never receive it.
+            let error = SnapshotError::TooLarge {
+                size_bytes,
+                limit: self.config.max_snapshot_bytes,
             };
             out.push(Action::SnapshotRefused(error));
             return;
@@ -1436,27 +1441,7 @@ impl<C: Command> Raft<C> {
     // ----- leader: proposals and replication -----
 
     fn propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
-        if self.role != Role::Leader {
-            let error = ProposeError::NotLeader {
-                leader_hint: self.leader,
-            };
-            out.push(Action::ProposalRejected(error));
-            return;
-        }
-        let size_bytes = command.size_bytes() as u64;
-        if size_bytes > self.config.max_bytes_per_message {
-            let error = ProposeError::CommandTooLarge {
-                size_bytes,
-                limit: self.config.max_bytes_per_message,
-            };
-            out.push(Action::ProposalRejected(error));
-            return;
-        }
-        let uncommitted = self.log.last_index() - self.commit_index;
-        if uncommitted >= self.config.max_uncommitted_entries {
-            let error = ProposeError::TooManyUncommitted {
-                limit: self.config.max_uncommitted_entries,
-            };
+        if let Some(error) = self.refuse_proposal(1, std::iter::once(&command)) {
             out.push(Action::ProposalRejected(error));
             return;
         }
@@ -1465,10 +1450,78 @@ impl<C: Command> Raft<C> {
             index,
             term: self.term,
         });
-        for slot in 0..self.progress.len() {
-            if !self.extend_pending_send(slot, index, out) {
-                self.send_entries(slot, out);
+        self.replicate_new_entries(out);
+    }
+
+    /// A batch of proposals, accepted or refused as a whole: one `Persist::Entries` and, per
+    /// follower, appends bounded as usual (one, for a batch within the message bounds).
+    fn propose_batch(&mut self, commands: Vec<C>, out: &mut Vec<Action<C>>) {
+        if let Some(error) = self.refuse_proposal(commands.len(), commands.iter()) {
+            out.push(Action::ProposalRejected(error));
+            return;
+        }
+        let term = self.term;
+        let first_index = self.log.last_index() + 1;
+        self.log.reserve(commands.len());
+        for (index, command) in (first_index..).zip(commands) {
+            let payload = Payload::Command(command);
+            self.log.push(Entry {
+                term,
+                index,
+                payload,
+            });
+        }
+        let last_index = self.log.last_index();
+        let entries = Entries::from_slice(self.log.slice(first_index, last_index));
+        self.push_persist(Persist::Entries(entries), out);
+        out.push(Action::BatchAccepted {
+            first_index,
+            last_index,
+            term,
+        });
+        self.replicate_new_entries(out);
+    }
+
+    /// Why `count` new commands cannot be accepted now, if they cannot: this node does not
+    /// lead, the batch is empty, one command exceeds the message bound, or the batch would
+    /// take the uncommitted entries past their bound.
+    fn refuse_proposal<'a>(
+        &self,
+        count: usize,
+        commands: impl Iterator<Item = &'a C>,
+    ) -> Option<ProposeError>
+    where
+        C: 'a,
+    {
+        if self.role != Role::Leader {
+            return Some(ProposeError::NotLeader {
+                leader_hint: self.leader,
+            });
+        }
+        if count == 0 {
+            return Some(ProposeError::EmptyBatch);
+        }
+        let limit = self.config.max_bytes_per_message;
+        for command in commands {
+            let size_bytes = command.size_bytes() as u64;
+            if size_bytes > limit {
+                return Some(ProposeError::CommandTooLarge { size_bytes, limit });
             }
+        }
+        let uncommitted = self.log.last_index() - self.commit_index;
+        let limit = self.config.max_uncommitted_entries;
+        if uncommitted.saturating_add(count as u64) > limit {
+            return Some(ProposeError::TooManyUncommitted { limit });
+        }
+        None
+    }
+
+    /// After new entries were appended to the leader's log: sends them to every follower its
+    /// progress allows, or, alone, commits them.
+    #[inline(always)]
+    fn replicate_new_entries(&mut self, out: &mut Vec<Action<C>>) {
+        for slot in 0..self.progress.len() {
+            self.send_entries(slot, out);
         }
         if self.progress.is_empty() {
             // A single voter commits alone. With peers, the leader's own last index is the
@@ -1477,8 +1530,8 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// Appends an entry of the current term to the leader's log and persists it, growing a
-    /// `Persist::Entries` still waiting in `out` when there is one. Returns its index.
+    /// Appends an entry of the current term to the leader's log and persists it. Returns its
+    /// index.
     #[inline(always)]
     fn append_to_own_log(&mut self, payload: Payload<C>, out: &mut Vec<Action<C>>) -> LogIndex {
         let index = self.log.last_index() + 1;
@@ -1487,62 +1540,9 @@ impl<C: Command> Raft<C> {
             index,
             payload,
         };
-        if let Some(position) = self.pending_persist {
-            if let Some(Action::Persist(Persist::Entries(entries))) = out.get_mut(position) {
-                let last = entries.last().expect("persisted batches are never empty");
-                if last.index + 1 == index && last.term == self.term {
-                    reserve_like_last_batch(entries, self.last_batch_len);
-                    entries.push(entry.clone());
-                    self.batch_len = entries.len();
-                    self.log.push(entry);
-                    return index;
-                }
-            }
-        }
         self.log.push(entry.clone());
-        self.last_batch_len = self.batch_len;
-        self.batch_len = 1;
         self.push_persist(Persist::Entries(Entries::one(entry)), out);
-        self.pending_persist = Some(out.len() - 1);
         index
-    }
-
-    /// Adds the entry at `index` to the append to `slot` still waiting in `out`, if that append
-    /// ends just before it and has room. Returns false if a new message is needed instead.
-    fn extend_pending_send(&mut self, slot: usize, index: LogIndex, out: &mut [Action<C>]) -> bool {
-        let Some(pending) = self.progress[slot].pending else {
-            return false;
-        };
-        if pending.epoch != self.buffer_epoch
-            || !self.progress[slot].can_extend_last_sent(index - 1)
-        {
-            return false;
-        }
-        let peer = self.progress[slot].id;
-        let Some(Action::Send {
-            to,
-            message: Message::AppendEntries { term, entries, .. },
-        }) = out.get_mut(pending.position)
-        else {
-            return false;
-        };
-        let entry = self.log.entry(index).expect("the entry was just appended");
-        let bytes = pending
-            .bytes
-            .saturating_add(entry.payload.size_bytes() as u64);
-        let fits = entries.len() < self.config.max_entries_per_message
-            && bytes <= self.config.max_bytes_per_message;
-        let continues = entries.last().is_some_and(|last| last.index + 1 == index);
-        if *to != peer || *term != self.term || !fits || !continues {
-            return false;
-        }
-        // An append never holds more than `max_entries_per_message`: reserve no more.
-        let last_batch_len = self.last_batch_len.min(self.config.max_entries_per_message);
-        reserve_like_last_batch(entries, last_batch_len);
-        entries.push(entry.clone());
-        self.progress[slot].pending = Some(Pending { bytes, ..pending });
-        self.progress[slot].extend_last_sent(index);
-        true
     }
 
     /// Sends new entries to `slot` while its progress allows: one probe, or a pipeline up to
@@ -1571,7 +1571,7 @@ impl<C: Command> Raft<C> {
             // Raft §7: the entries it needs are compacted away.
             return self.start_transfer(slot, out);
         }
-        let (entries, bytes) = self.log.slice_bounded(
+        let entries = self.log.slice_bounded(
             progress.next_index,
             self.config.max_entries_per_message,
             self.config.max_bytes_per_message,
@@ -1586,13 +1586,6 @@ impl<C: Command> Raft<C> {
             self.progress[slot].sent(last_index);
         }
         self.push_append(slot, prev_log_index, entries, out);
-        if !empty {
-            self.progress[slot].pending = Some(Pending {
-                position: out.len() - 1,
-                bytes,
-                epoch: self.buffer_epoch,
-            });
-        }
         true
     }
 
@@ -1757,9 +1750,6 @@ impl<C: Command> Raft<C> {
     }
 
     fn push_persist(&mut self, persist: Persist<C>, out: &mut Vec<Action<C>>) {
-        // A later Persist exists now: the waiting one may no longer grow (the order of
-        // persists must stay the order of the state changes).
-        self.pending_persist = None;
         out.push(Action::Persist(persist));
     }
 
@@ -1840,13 +1830,18 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
         // chunk fits in the offsets.
         Message::InstallSnapshot { term, chunk } => {
             let SnapshotChunk {
-                meta, offset, data, ..
+                meta,
+                size,
+                offset,
+                data,
             } = &**chunk;
             meta.last_index > 0
                 && meta.last_index <= INDEX_MAX
                 && meta.last_term > 0
                 && meta.last_term <= *term
-                && offset.checked_add(data.len() as u64).is_some()
+                && offset
+                    .checked_add(data.len() as u64)
+                    .is_some_and(|end| end <= *size)
         }
         Message::Commit {
             term, match_term, ..
@@ -1854,18 +1849,6 @@ fn is_well_formed<C>(message: &Message<C>) -> bool {
         Message::RequestVoteResponse { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
-    }
-}
-
-/// Before a push onto a full batch of entries, makes room for as many entries as the last
-/// batch held: a batch of proposals as long as the last one then grows its vectors once rather
-/// than by doubling (a 64-entry batch would reallocate six times). The capacity becomes the
-/// last batch's length rounded up to a power of two, so a vector never holds more than twice
-/// what the last batch needed.
-#[inline(always)]
-fn reserve_like_last_batch<C>(entries: &mut Entries<C>, last_batch_len: usize) {
-    if entries.len() == entries.capacity() {
-        entries.reserve(last_batch_len.saturating_sub(entries.len()).max(1));
     }
 }
 

@@ -8,11 +8,24 @@ pub type Term = u64;
 
 /// The highest term a node accepts or campaigns for: `u64::MAX / 2`.
 ///
-/// A term grows by one per election, so no real cluster comes near it (2^63 elections). A
-/// message claiming a higher term is malformed and dropped: one hostile message can then never
-/// push a cluster to a term it cannot campaign past, which would leave it without a leader
-/// for good, and term arithmetic can never wrap.
+/// A term grows by one per election, so no real cluster comes near it (2^63 elections), and
+/// term arithmetic can never wrap. A message claiming a higher term is malformed and dropped.
+/// A node at `TERM_MAX` can no longer campaign; what keeps a faulty peer from pushing a
+/// cluster there is [`TERM_JUMP_MAX`].
 pub const TERM_MAX: Term = u64::MAX / 2;
+
+/// The most a message's term may exceed the receiver's: `2^32`. A message further ahead is
+/// dropped, whatever it is and whoever sent it.
+///
+/// Without this bound a single message at `TERM_MAX` would move every node it reaches to the
+/// last term, where no node can campaign, and leave the cluster without a leader for good.
+/// With it, one message moves a node at most `2^32` terms on, and a faulty peer needs more
+/// than `2^31` messages, each delivered in turn to every node of a majority, before the
+/// cluster runs out of terms; a correct majority then elects at the term after the highest
+/// it saw. Correct nodes never come near the bound: terms grow by one per election, so two
+/// nodes drift `2^32` terms apart only if one keeps campaigning alone for more than `2^32`
+/// election timeouts (over thirteen years at one election per 100 ms).
+pub const TERM_JUMP_MAX: Term = 1 << 32;
 
 /// A position in the replicated log. Index 0 is the empty prefix; the first entry is index 1.
 pub type LogIndex = u64;

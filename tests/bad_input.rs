@@ -8,7 +8,8 @@ mod common;
 
 use pureraft::{
     Action, AppendOutcome, Config, ConfigError, Entry, Event, InitError, LogIndex, NodeId,
-    ProposeError, Raft, RestoreError, Restored, Role, Term, ELECTION_TICKS_MAX, TERM_MAX,
+    ProposeError, Raft, RestoreError, Restored, Role, Term, ELECTION_TICKS_MAX, TERM_JUMP_MAX,
+    TERM_MAX,
 };
 
 use common::hand::*;
@@ -65,19 +66,6 @@ fn response_from_an_unknown_peer_is_dropped() {
     tick_until_campaign(&mut candidate);
     receive(&mut candidate, 9, grant(1));
     assert_eq!(candidate.role(), Role::Candidate, "9 is no voter");
-}
-
-/// Row "an append at a valid higher term from a node not in our configuration": accept it,
-/// since our configuration may be stale.
-#[test]
-fn append_at_a_higher_term_from_a_node_not_in_our_configuration_is_accepted() {
-    let mut follower = node(1);
-    let actions = receive(&mut follower, 9, append(2, 0, 0, vec![entry(1, 2)], 1));
-    assert_eq!((follower.term(), follower.leader()), (2, Some(9)));
-    assert_eq!(follower.entries(), [entry(1, 2)]);
-    assert_eq!(follower.commit_index(), 1);
-    let answer = (2, AppendOutcome::Accepted { match_index: 1 });
-    assert_eq!(append_answers(&actions, 9), vec![answer]);
 }
 
 /// Row "a vote request from a removed node": refuse it. Its term must not move ours either,
@@ -151,12 +139,14 @@ fn term_near_u64_max_campaigns_up_to_the_maximum_only() {
     assert!(actions.contains(&placed), "{actions:?}");
 }
 
-/// Row "a term near u64::MAX": a follower adopts TERM_MAX from a leader and keeps working.
+/// Row "a term near u64::MAX": a follower adopts TERM_MAX from a leader it is within
+/// `TERM_JUMP_MAX` of, and keeps working; a fresh follower drops the same append, which is
+/// more than `TERM_JUMP_MAX` ahead of it (issue 14, defect 2).
 #[test]
-fn term_near_u64_max_is_adopted_from_a_leader() {
-    let mut follower = node(1);
+fn term_near_u64_max_is_adopted_from_a_leader_within_the_jump_bound() {
+    let mut follower = restored_node(config(1), TERM_MAX - TERM_JUMP_MAX, &[]);
     let message = append(TERM_MAX, 0, 0, vec![entry(1, TERM_MAX)], u64::MAX);
-    let actions = receive(&mut follower, 2, message);
+    let actions = receive(&mut follower, 2, message.clone());
     assert_eq!((follower.term(), follower.commit_index()), (TERM_MAX, 1));
     let answer = (TERM_MAX, AppendOutcome::Accepted { match_index: 1 });
     assert_eq!(append_answers(&actions, 2), vec![answer]);
@@ -164,6 +154,10 @@ fn term_near_u64_max_is_adopted_from_a_leader() {
         follower.step(Event::Tick);
     }
     assert_eq!(follower.term(), TERM_MAX);
+
+    let mut fresh = node(1);
+    assert!(receive(&mut fresh, 2, message).is_empty());
+    assert_eq!((fresh.term(), fresh.last_index()), (0, 0));
 }
 
 /// Row "a term near u64::MAX", issue 4: a term above TERM_MAX, up to u64::MAX, can neither
@@ -655,7 +649,7 @@ fn invalid_config_is_refused_with_the_right_error() {
 
 // ----- snapshot rows -----
 
-use pureraft::{HardState, Message, Persist, Snapshot, SnapshotError, SnapshotOutcome, Status};
+use pureraft::{HardState, Persist, Snapshot, SnapshotError, SnapshotOutcome, Status};
 
 /// Everything a bad snapshot message could damage: the status (term, vote, role, leader,
 /// commit, applied, last, snapshot and compacted indices), the log and the snapshot held.
@@ -746,14 +740,14 @@ fn snapshot_at_or_below_our_commit_is_ignored_and_answered_with_our_commit() {
     let mut follower = follower_with_snapshot();
     let before = whole(&follower);
     let cases = [
-        (11, 2, 0, true),
-        (10, 1, 0, true),
-        (5, 1, 0, false),
-        (1, 1, 4, true),
-        (11, 2, 1000, false),
+        (11, 2, 0, 5),
+        (10, 1, 0, 5),
+        (5, 1, 0, 10),
+        (1, 1, 4, 9),
+        (11, 2, 1000, 2000),
     ];
-    for (index, term, offset, done) in cases {
-        let message = chunk(2, snapshot_meta(index, term), offset, b"stale", done);
+    for (index, term, offset, size) in cases {
+        let message = chunk(2, snapshot_meta(index, term), offset, b"stale", size);
         let actions = receive(&mut follower, 2, message);
         let answer = (2, index, SnapshotOutcome::Done { match_index: 12 });
         assert_eq!(actions.len(), 1, "{actions:?}");
@@ -763,11 +757,7 @@ fn snapshot_at_or_below_our_commit_is_ignored_and_answered_with_our_commit() {
 
     // From a new leader, which verified nothing yet: the answer is our commit. Its term is
     // adopted (like any request of a higher term), nothing else changes.
-    let actions = receive(
-        &mut follower,
-        3,
-        chunk(3, snapshot_meta(11, 2), 0, b"x", true),
-    );
+    let actions = receive(&mut follower, 3, chunk(3, snapshot_meta(11, 2), 0, b"x", 1));
     let answer = (3, 11, SnapshotOutcome::Done { match_index: 11 });
     assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
     let term_3 = HardState {
@@ -788,12 +778,12 @@ fn snapshot_at_or_below_our_commit_is_ignored_and_answered_with_our_commit() {
 #[test]
 fn snapshot_whose_last_entry_is_in_our_log_fast_forwards_commit_and_keeps_the_suffix() {
     let log = [1, 1, 1, 1, 1, 2, 2];
-    for done in [true, false] {
+    for size in [4, 8] {
         let mut follower = restored_node(config(1), 2, &log);
         let actions = receive(
             &mut follower,
             2,
-            chunk(2, snapshot_meta(5, 1), 0, b"snap", done),
+            chunk(2, snapshot_meta(5, 1), 0, b"snap", size),
         );
         assert!(installed_snapshots(&actions).is_empty(), "{actions:?}");
         assert!(!has_persist(&actions), "{actions:?}");
@@ -820,7 +810,7 @@ fn snapshot_whose_last_entry_is_in_our_log_fast_forwards_commit_and_keeps_the_su
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(7, 2), 0, b"snap", true),
+        chunk(2, snapshot_meta(7, 2), 0, b"snap", 4),
     );
     assert_eq!(applied(&actions), (1..=7).collect::<Vec<_>>());
     assert_eq!(follower.entries(), log_of(&log));
@@ -842,48 +832,48 @@ fn malformed_snapshot_chunks_change_no_state() {
     let ours: &[NodeId] = &[1, 2, 3];
     for term in [2, 5] {
         let malformed = [
-            ("index 0", chunk(term, meta(0, 1, ours), 0, b"x", true)),
-            ("term 0", chunk(term, meta(20, 0, ours), 0, b"x", true)),
+            ("index 0", chunk(term, meta(0, 1, ours), 0, b"x", 1)),
+            ("term 0", chunk(term, meta(20, 0, ours), 0, b"x", 1)),
             (
                 "term above the message's",
-                chunk(term, meta(20, term + 1, ours), 0, b"x", true),
+                chunk(term, meta(20, term + 1, ours), 0, b"x", 1),
             ),
             (
                 "index beyond u64::MAX / 2",
-                chunk(term, meta(u64::MAX / 2 + 1, 1, ours), 0, b"x", true),
+                chunk(term, meta(u64::MAX / 2 + 1, 1, ours), 0, b"x", 1),
             ),
             (
                 "index u64::MAX",
-                chunk(term, meta(u64::MAX, 1, ours), 0, b"x", true),
+                chunk(term, meta(u64::MAX, 1, ours), 0, b"x", 1),
             ),
             (
                 "offset + len overflows",
-                chunk(term, meta(20, 1, ours), u64::MAX, b"x", true),
+                chunk(term, meta(20, 1, ours), u64::MAX, b"x", u64::MAX),
             ),
             (
                 "offset + len overflows by one",
-                chunk(term, meta(20, 1, ours), u64::MAX - 1, b"xy", false),
+                chunk(term, meta(20, 1, ours), u64::MAX - 1, b"xy", u64::MAX),
             ),
             (
                 "fewer voters",
-                chunk(term, meta(20, 1, &[1, 2]), 0, b"x", true),
+                chunk(term, meta(20, 1, &[1, 2]), 0, b"x", 1),
             ),
             (
                 "more voters",
-                chunk(term, meta(20, 1, &[1, 2, 3, 4]), 0, b"x", true),
+                chunk(term, meta(20, 1, &[1, 2, 3, 4]), 0, b"x", 1),
             ),
             (
                 "other voters",
-                chunk(term, meta(20, 1, &[1, 2, 4]), 0, b"x", true),
+                chunk(term, meta(20, 1, &[1, 2, 4]), 0, b"x", 1),
             ),
             (
                 "a repeated voter",
-                chunk(term, meta(20, 1, &[1, 2, 2]), 0, b"x", true),
+                chunk(term, meta(20, 1, &[1, 2, 2]), 0, b"x", 1),
             ),
-            ("no voters", chunk(term, meta(20, 1, &[]), 0, b"x", true)),
+            ("no voters", chunk(term, meta(20, 1, &[]), 0, b"x", 1)),
             (
                 "term above TERM_MAX",
-                chunk(TERM_MAX + 1, meta(20, 1, ours), 0, b"x", true),
+                chunk(TERM_MAX + 1, meta(20, 1, ours), 0, b"x", 1),
             ),
         ];
         for (name, message) in malformed {
@@ -899,7 +889,7 @@ fn malformed_snapshot_chunks_change_no_state() {
                 "term {term}, {name}: the timer was reset"
             );
             // Nothing of it was kept: its continuation is not taken as one.
-            let message = chunk(2, snapshot_meta(20, 1), 1, b"y", true);
+            let message = chunk(2, snapshot_meta(20, 1), 1, b"y", 2);
             let actions = receive(&mut follower, 2, message);
             let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
             assert_eq!(snapshot_answers(&actions, 2), vec![answer], "{name}");
@@ -908,7 +898,7 @@ fn malformed_snapshot_chunks_change_no_state() {
 
     // The voters are compared as a set: another order is our configuration.
     let mut follower = follower_with_snapshot();
-    let message = chunk(2, meta(20, 1, &[3, 1, 2]), 0, b"x", true);
+    let message = chunk(2, meta(20, 1, &[3, 1, 2]), 0, b"x", 1);
     let actions = receive(&mut follower, 2, message);
     assert_eq!(installed_snapshots(&actions).len(), 1, "{actions:?}");
     assert_eq!(follower.snapshot_index(), 20);
@@ -917,7 +907,7 @@ fn malformed_snapshot_chunks_change_no_state() {
     let mut leader = node(1);
     elect(&mut leader, 2);
     let before = whole(&leader);
-    let actions = receive(&mut leader, 2, chunk(5, meta(20, 6, ours), 0, b"x", true));
+    let actions = receive(&mut leader, 2, chunk(5, meta(20, 6, ours), 0, b"x", 1));
     assert!(actions.is_empty(), "{actions:?}");
     assert_eq!(whole(&leader), before);
 }
@@ -932,11 +922,11 @@ fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() 
     tick_n(&mut follower, 5);
     let untouched = follower.clone();
     let before = whole(&follower);
-    for (offset, done) in [(0, false), (0, true), (4, true)] {
+    for (offset, size) in [(0, 8), (0, 4), (4, 8)] {
         let actions = receive(
             &mut follower,
             3,
-            chunk(1, snapshot_meta(20, 1), offset, b"abcd", done),
+            chunk(1, snapshot_meta(20, 1), offset, b"abcd", size),
         );
         let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
         assert_eq!(actions.len(), 1, "{actions:?}");
@@ -952,7 +942,7 @@ fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() 
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(20, 1), 4, b"efgh", true),
+        chunk(2, snapshot_meta(20, 1), 4, b"efgh", 8),
     );
     let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
@@ -967,8 +957,9 @@ fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() 
 fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
     let mut follower = follower_with_snapshot();
     let meta = snapshot_meta(20, 2);
-    let mut send = |offset: u64, data: &[u8], done: bool| {
-        let actions = receive(&mut follower, 2, chunk(2, meta.clone(), offset, data, done));
+    // Every chunk is of the same 10-byte snapshot, "abcdefghij".
+    let mut send = |offset: u64, data: &[u8]| {
+        let actions = receive(&mut follower, 2, chunk(2, meta.clone(), offset, data, 10));
         let installed = installed_snapshots(&actions);
         (
             snapshot_answer(&actions, 2).map(|(_, _, outcome)| outcome),
@@ -976,29 +967,17 @@ fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
         )
     };
     let want = |next_offset| Some(SnapshotOutcome::Receiving { next_offset });
-    assert_eq!(
-        send(4, b"efgh", false),
-        (want(0), vec![]),
-        "no transfer held"
-    );
-    assert_eq!(send(0, b"abcd", false), (want(4), vec![]));
-    assert_eq!(send(0, b"abcd", false), (want(4), vec![]), "duplicate");
-    assert_eq!(send(8, b"ij", true), (want(4), vec![]), "skips ahead");
-    assert_eq!(send(2, b"cdef", false), (want(4), vec![]), "overlaps");
-    assert_eq!(send(4, b"efgh", false), (want(8), vec![]));
+    assert_eq!(send(4, b"efgh"), (want(0), vec![]), "no transfer held");
+    assert_eq!(send(0, b"abcd"), (want(4), vec![]));
+    assert_eq!(send(0, b"abcd"), (want(4), vec![]), "duplicate");
+    assert_eq!(send(8, b"ij"), (want(4), vec![]), "skips ahead");
+    assert_eq!(send(2, b"cdef"), (want(4), vec![]), "overlaps");
+    assert_eq!(send(4, b"efgh"), (want(8), vec![]));
     let done = Some(SnapshotOutcome::Done { match_index: 20 });
     let snapshot = snapshot_of(20, 2, b"abcdefghij");
-    assert_eq!(send(8, b"ij", true), (done, vec![snapshot.clone()]));
-    assert_eq!(
-        send(8, b"ij", true),
-        (done, vec![]),
-        "repeat after the install"
-    );
-    assert_eq!(
-        send(0, b"abcd", false),
-        (done, vec![]),
-        "repeat after the install"
-    );
+    assert_eq!(send(8, b"ij"), (done, vec![snapshot.clone()]));
+    assert_eq!(send(8, b"ij"), (done, vec![]), "repeat after the install");
+    assert_eq!(send(0, b"abcd"), (done, vec![]), "repeat after the install");
     assert_eq!(follower.snapshot(), Some(&snapshot));
     assert_eq!(
         (follower.commit_index(), follower.compacted_index()),
@@ -1010,65 +989,27 @@ fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
     receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(20, 2), 0, b"abcd", false),
+        chunk(2, snapshot_meta(20, 2), 0, b"abcd", 8),
     );
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(21, 2), 0, b"WXYZ", false),
+        chunk(2, snapshot_meta(21, 2), 0, b"WXYZ", 5),
     );
     let answer = (2, 21, SnapshotOutcome::Receiving { next_offset: 4 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(20, 2), 4, b"efgh", true),
+        chunk(2, snapshot_meta(20, 2), 4, b"efgh", 8),
     );
     let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
-    let actions = receive(
-        &mut follower,
-        2,
-        chunk(2, snapshot_meta(21, 2), 4, b"!", true),
-    );
+    let actions = receive(&mut follower, 2, chunk(2, snapshot_meta(21, 2), 4, b"!", 5));
     assert_eq!(
         installed_snapshots(&actions),
         vec![snapshot_of(21, 2, b"WXYZ!")]
     );
-}
-
-/// Row "an append at a valid higher term from a node not in our configuration", for
-/// InstallSnapshot: accept it as our leader, since our configuration may be stale. The new
-/// term is durable before the snapshot is installed, and that before the answer.
-#[test]
-fn snapshot_at_a_higher_term_from_a_node_not_in_our_configuration_is_accepted() {
-    let mut follower = follower_with_snapshot();
-    let actions = receive(
-        &mut follower,
-        9,
-        chunk(3, snapshot_meta(30, 3), 0, b"snap", true),
-    );
-    let term_3 = HardState {
-        term: 3,
-        vote: None,
-    };
-    let snapshot = snapshot_of(30, 3, b"snap");
-    let answer = Message::InstallSnapshotResponse {
-        term: 3,
-        snapshot_index: 30,
-        outcome: SnapshotOutcome::Done { match_index: 30 },
-    };
-    let expected = vec![
-        Action::Persist(Persist::HardState(term_3)),
-        Action::InstallSnapshot(std::sync::Arc::new(snapshot.clone())),
-        Action::Send {
-            to: 9,
-            message: answer,
-        },
-    ];
-    assert_eq!(actions, expected);
-    assert_eq!((follower.term(), follower.leader()), (3, Some(9)));
-    assert_eq!(follower.snapshot(), Some(&snapshot));
 }
 
 /// Row "a response from an unknown peer", "a response to a request never sent" and

@@ -600,20 +600,17 @@ fn notice_from_ourselves_is_dropped() {
 }
 
 /// `receive`: a notice from a node not in our configuration is handled like an append from
-/// it ("a leader unknown to us may hold a newer configuration: follow it"); a stale one is
-/// refused to it with our term.
+/// it: dropped, whatever its term, with no change to term, leader or commit (who a node
+/// listens to, crate docs; issue 14, defect 3).
 #[test]
-fn notice_from_an_unknown_node_is_handled_like_its_append() {
+fn notice_from_an_unknown_node_is_dropped_like_its_append() {
     let original = restored_node(config(2), 1, &[1]);
-    let mut node = original.clone();
-    let actions = receive(&mut node, 9, notice(3, 1, 1, 1));
-    assert_eq!(actions, vec![persist_term(3), apply(1, &[1])]);
-    assert_eq!(
-        (node.term(), node.leader(), node.commit_index()),
-        (3, Some(9), 1)
-    );
-    let actions = receive(&mut node, 9, notice(2, 1, 1, 1));
-    assert_eq!(actions, vec![send(9, rejected(3, 1, 0, 0))]);
+    for message in [notice(3, 1, 1, 1), notice(1, 1, 1, 1), notice(0, 0, 0, 0)] {
+        let mut node = original.clone();
+        let actions = receive(&mut node, 9, message.clone());
+        assert_eq!(actions, vec![], "{message:?}");
+        assert_eq!(node.status(), original.status(), "{message:?}");
+    }
 }
 
 // ----- timers and loss -----

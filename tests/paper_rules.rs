@@ -863,39 +863,91 @@ fn appends_carry_at_most_max_bytes_per_message() {
     );
 }
 
-/// `Raft::step_into`: proposals stepped into one output buffer before the host drains it go
-/// out as one `Persist::Entries` and one append per follower, and the ordering rule (the
-/// Persist before every Send carrying its entries, Figure 2 / thesis §3.8) still holds.
+/// `Event::ProposeBatch`: a burst of proposals goes out as one `Persist::Entries` and one
+/// append per follower, and the ordering rule (the Persist before every Send carrying its
+/// entries, Figure 2 / thesis §3.8) holds. One `BatchAccepted` names where they went.
 #[test]
-fn proposals_into_one_buffer_are_merged_into_one_append_per_follower() {
+fn a_batch_goes_out_as_one_persist_and_one_append_per_follower() {
     let mut leader = leader_with_caught_up_followers(config(1), true);
-    let mut out = Vec::new();
-    for command in [20, 21, 22] {
-        leader.step_into(Event::Propose(command), &mut out);
-    }
+    let durable = leader.entries().to_vec();
+    let out = leader.step(Event::ProposeBatch(vec![20, 21, 22]));
     let indices = |entries: &[Entry<u64>]| entries.iter().map(|e| e.index).collect::<Vec<_>>();
     let persisted = persisted_entries(&out);
     assert_eq!(persisted.len(), 1, "one Persist: {out:?}");
     assert_eq!(indices(&persisted[0]), vec![2, 3, 4]);
-    let persist_at = position(&out, |action| matches!(action, Action::Persist(_))).unwrap();
     for peer in [2, 3] {
         let appends = appends_to(&out, peer);
         assert_eq!(appends.len(), 1, "one append to {peer}: {out:?}");
         assert_eq!((appends[0].0, indices(&appends[0].1)), (1, vec![2, 3, 4]));
-        let send_at = position(
-            &out,
-            |action| matches!(action, Action::Send { to, .. } if *to == peer),
-        );
-        assert!(persist_at < send_at.unwrap());
     }
-    let accepted: Vec<_> = out
+    assert_ordering_rule(&durable, &out);
+    let accepted = Action::BatchAccepted {
+        first_index: 2,
+        last_index: 4,
+        term: 1,
+    };
+    let outcomes: Vec<_> = out
         .iter()
-        .filter_map(|action| match action {
-            Action::ProposalAccepted { index, term } => Some((*index, *term)),
-            _ => None,
+        .filter(|action| {
+            matches!(
+                action,
+                Action::ProposalAccepted { .. }
+                    | Action::BatchAccepted { .. }
+                    | Action::ProposalRejected(_)
+            )
         })
         .collect();
-    assert_eq!(accepted, vec![(2, 1), (3, 1), (4, 1)]);
+    assert_eq!(outcomes, vec![&accepted]);
+    let commands: Vec<_> = leader.entries()[1..]
+        .iter()
+        .map(|entry| entry.payload.clone())
+        .collect();
+    assert_eq!(commands, [20, 21, 22].map(Payload::Command));
+}
+
+/// `Event::ProposeBatch` is refused as a whole, nothing appended, with the reason a single
+/// proposal would get: not the leader, one command beyond the message bound, or more
+/// uncommitted entries than the bound (a batch that alone exceeds it can never go); and an
+/// empty batch is refused too.
+#[test]
+fn a_batch_is_refused_as_a_whole() {
+    let mut config = config(1);
+    config.max_bytes_per_message = 8;
+    config.max_uncommitted_entries = 4;
+    let mut follower: Raft<Vec<u8>> = Raft::new(config.clone(), Restored::default()).unwrap();
+    let actions = follower.step(Event::ProposeBatch(vec![vec![1]]));
+    let not_leader = ProposeError::NotLeader { leader_hint: None };
+    assert_eq!(actions, vec![Action::ProposalRejected(not_leader)]);
+
+    let mut leader: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+    elect(&mut leader, 2);
+    let refusals = [
+        (vec![], ProposeError::EmptyBatch),
+        (
+            vec![vec![1], vec![2; 9], vec![3]],
+            ProposeError::CommandTooLarge {
+                size_bytes: 9,
+                limit: 8,
+            },
+        ),
+        // The no-op waits for commit: with four more, five would.
+        (
+            vec![vec![1]; 4],
+            ProposeError::TooManyUncommitted { limit: 4 },
+        ),
+    ];
+    for (batch, error) in refusals {
+        let actions = leader.step(Event::ProposeBatch(batch));
+        assert_eq!(actions, vec![Action::ProposalRejected(error)]);
+        assert_eq!(leader.last_index(), 1, "nothing appended");
+    }
+    let actions = leader.step(Event::ProposeBatch(vec![vec![1]; 3]));
+    let accepted = Action::BatchAccepted {
+        first_index: 2,
+        last_index: 4,
+        term: 1,
+    };
+    assert!(actions.contains(&accepted), "{actions:?}");
 }
 
 /// `Raft::step_into`: once the host has emptied the buffer, what it took is gone; the next

@@ -95,13 +95,13 @@ fn pump(leader: &mut Node, follower: &mut Node, actions: Actions) -> Seen {
     seen
 }
 
-/// The chunks among `messages`, as `(offset, data, done)`.
+/// The chunks among `messages`, as `(offset, data, last)`.
 fn chunk_parts(messages: &[Message<u64>]) -> Vec<(u64, Vec<u8>, bool)> {
     messages
         .iter()
         .filter_map(|message| match message {
             Message::InstallSnapshot { chunk, .. } => {
-                Some((chunk.offset, chunk.data.clone(), chunk.done))
+                Some((chunk.offset, chunk.data.clone(), chunk.is_last()))
             }
             _ => None,
         })
@@ -130,7 +130,7 @@ fn follower_installs_a_snapshot_and_its_log_restarts_after_it() {
     let actions = receive(
         &mut follower,
         2,
-        chunk(3, snapshot_meta(6, 2), 0, b"abc", false),
+        chunk(3, snapshot_meta(6, 2), 0, b"abc", 6),
     );
     let answer = (3, 6, SnapshotOutcome::Receiving { next_offset: 3 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
@@ -144,7 +144,7 @@ fn follower_installs_a_snapshot_and_its_log_restarts_after_it() {
     let actions = receive(
         &mut follower,
         2,
-        chunk(3, snapshot_meta(6, 2), 3, b"def", true),
+        chunk(3, snapshot_meta(6, 2), 3, b"def", 6),
     );
     let snapshot = snapshot_of(6, 2, b"abcdef");
     let done = Message::InstallSnapshotResponse {
@@ -188,11 +188,7 @@ fn follower_installs_a_snapshot_and_its_log_restarts_after_it() {
 
     // The first chunk of a higher term: the term is persisted before anything is sent.
     let mut follower = node(1);
-    let actions = receive(
-        &mut follower,
-        2,
-        chunk(4, snapshot_meta(3, 4), 0, b"x", true),
-    );
+    let actions = receive(&mut follower, 2, chunk(4, snapshot_meta(3, 4), 0, b"x", 1));
     let term_4 = HardState {
         term: 4,
         vote: None,
@@ -218,7 +214,7 @@ fn follower_whose_entry_at_the_snapshot_index_conflicts_discards_its_whole_log()
     let actions = receive(
         &mut follower,
         2,
-        chunk(3, snapshot_meta(6, 2), 0, b"snap", true),
+        chunk(3, snapshot_meta(6, 2), 0, b"snap", 4),
     );
     assert_eq!(
         installed_snapshots(&actions),
@@ -240,21 +236,13 @@ fn follower_whose_entry_at_the_snapshot_index_conflicts_discards_its_whole_log()
 fn chunk_of_our_term_is_ignored_by_the_leader_and_followed_by_a_candidate() {
     let mut leader = leader_with_snapshot(small_chunks(2), b"0123456789");
     let before = (leader.status(), leader.snapshot().cloned());
-    let actions = receive(
-        &mut leader,
-        2,
-        chunk(2, snapshot_meta(20, 2), 0, b"x", true),
-    );
+    let actions = receive(&mut leader, 2, chunk(2, snapshot_meta(20, 2), 0, b"x", 1));
     assert!(actions.is_empty(), "{actions:?}");
     assert_eq!((leader.status(), leader.snapshot().cloned()), before);
 
     let mut candidate = node(1);
     tick_until_campaign(&mut candidate);
-    let actions = receive(
-        &mut candidate,
-        2,
-        chunk(1, snapshot_meta(3, 1), 0, b"x", true),
-    );
+    let actions = receive(&mut candidate, 2, chunk(1, snapshot_meta(3, 1), 0, b"x", 1));
     assert_eq!(candidate.role(), Role::Follower);
     assert_eq!((candidate.leader(), candidate.vote()), (Some(2), Some(1)));
     assert_eq!(installed_snapshots(&actions), vec![snapshot_of(3, 1, b"x")]);
@@ -270,7 +258,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(10, 1), 0, b"abcd", false),
+        chunk(2, snapshot_meta(10, 1), 0, b"abcd", 6),
     );
     let answer = (2, 10, SnapshotOutcome::Receiving { next_offset: 4 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
@@ -280,7 +268,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
     let actions = receive(
         &mut follower,
         3,
-        chunk(3, snapshot_meta(10, 1), 4, b"efgh", false),
+        chunk(3, snapshot_meta(10, 1), 4, b"efgh", 12),
     );
     let answer = (3, 10, SnapshotOutcome::Receiving { next_offset: 0 });
     assert_eq!(
@@ -291,7 +279,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
     let actions = receive(
         &mut follower,
         3,
-        chunk(3, snapshot_meta(12, 3), 0, b"WXYZ", false),
+        chunk(3, snapshot_meta(12, 3), 0, b"WXYZ", 5),
     );
     let answer = (3, 12, SnapshotOutcome::Receiving { next_offset: 4 });
     assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
@@ -300,17 +288,13 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
     let actions = receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(10, 1), 4, b"ij", true),
+        chunk(2, snapshot_meta(10, 1), 4, b"ij", 6),
     );
     let answer = (3, 10, SnapshotOutcome::Receiving { next_offset: 0 });
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     assert!(installed_snapshots(&actions).is_empty());
 
-    let actions = receive(
-        &mut follower,
-        3,
-        chunk(3, snapshot_meta(12, 3), 4, b"!", true),
-    );
+    let actions = receive(&mut follower, 3, chunk(3, snapshot_meta(12, 3), 4, b"!", 5));
     assert_eq!(
         installed_snapshots(&actions),
         vec![snapshot_of(12, 3, b"WXYZ!")]
@@ -821,7 +805,7 @@ fn stale_append_after_an_install_truncates_nothing() {
     receive(
         &mut follower,
         2,
-        chunk(2, snapshot_meta(20, 2), 0, b"snap", true),
+        chunk(2, snapshot_meta(20, 2), 0, b"snap", 4),
     );
     receive(
         &mut follower,

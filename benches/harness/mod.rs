@@ -17,7 +17,8 @@
 //! * `Send`: pushed onto one global FIFO queue;
 //! * `Apply`: counted per node (there is no state machine);
 //! * `Persist::Snapshot`: the host-side disk drops the entries the snapshot covers;
-//! * `ProposalAccepted`: nothing to do; `ProposalRejected`: a panic (never expected here).
+//! * `ProposalAccepted`, `BatchAccepted`: nothing to do; `ProposalRejected`: a panic (never
+//!   expected here).
 //!
 //! "Drive" ([`Cluster::drive`]) delivers every queued message in FIFO order as
 //! `Event::Receive`; messages sent during a round wait for the next round; it repeats until the
@@ -34,10 +35,9 @@
 //!
 //! # Batching
 //!
-//! A batch of B proposals is B separate `Event::Propose` stepped with `step_into` into the
-//! leader's *same* output buffer before any action is carried out. pureraft then grows the
-//! waiting `Persist::Entries` and the waiting append to each follower instead of adding new
-//! ones (see `Raft::step_into`), so a batch costs one persist and one append per follower.
+//! A batch of B > 1 proposals is one `Event::ProposeBatch` of B fresh commands (the host's
+//! `Vec` of them is one more allocation per batch), answered by one `BatchAccepted`: it costs
+//! one persist and one append per follower. A batch of 1 is one `Event::Propose`.
 //!
 //! # Compaction
 //!
@@ -201,7 +201,7 @@ impl Node {
                     }
                     self.applied += entries.len() as u64;
                 }
-                Action::ProposalAccepted { .. } => {}
+                Action::ProposalAccepted { .. } | Action::BatchAccepted { .. } => {}
                 Action::ProposalRejected(error) => panic!("proposal rejected: {error}"),
                 // No follower falls behind the leader's compaction in these workloads.
                 Action::InstallSnapshot(_) => panic!("a snapshot install in a lossless run"),
@@ -334,15 +334,16 @@ impl Cluster {
         panic!("node 1 did not become leader");
     }
 
-    /// Steps `batch` proposals of fresh payloads into the output buffer of the node with id
-    /// `leader`, then carries out its actions once.
+    /// Proposes `batch` fresh payloads on the node with id `leader` (one `Propose`, or one
+    /// `ProposeBatch` of them), then carries out its actions.
     pub fn propose_batch(&mut self, leader: NodeId, batch: u64) {
         let node = &mut self.nodes[index(leader)];
-        for _ in 0..batch {
-            node.raft
-                .step_into(Event::Propose(payload()), &mut node.out);
-        }
-        node.carry_out(&mut self.queue);
+        let event = if batch == 1 {
+            Event::Propose(payload())
+        } else {
+            Event::ProposeBatch((0..batch).map(|_| payload()).collect())
+        };
+        node.step(event, &mut self.queue);
     }
 
     /// Snapshots every node that has `COMPACT_EVERY` entries applied since its last one.

@@ -551,6 +551,19 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.step_node(position, Event::Propose(command))
     }
 
+    /// Delivers `message` to node `to` now, as if node `from` had sent it, bypassing the
+    /// network: what a faulty peer, or any id at all, could send. Dropped if `to` is down or
+    /// paused. The checker judges what the receiver does with it, not the message itself.
+    pub fn inject(&mut self, from: NodeId, to: NodeId, message: Message<C>) {
+        let position = self.position(to);
+        let node = &self.nodes[position];
+        if node.raft.is_none() || node.paused {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        self.step_node(position, Event::Receive { from, message });
+    }
+
     // ----- faults -----
 
     /// Crashes node `id` between steps: its volatile state and the messages held for it while
@@ -1102,7 +1115,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 }
             }
             Action::ProposalAccepted { index, term } => return Some((index, term)),
-            Action::ProposalRejected(_) => {}
+            Action::BatchAccepted { .. } | Action::ProposalRejected(_) => {}
         }
         None
     }

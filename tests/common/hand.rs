@@ -307,15 +307,15 @@ pub fn restored_from_snapshot(
     }
 }
 
-/// One `InstallSnapshot` chunk.
-pub fn chunk(term: Term, meta: SnapshotMeta, offset: u64, data: &[u8], done: bool) -> Message<u64> {
+/// One `InstallSnapshot` chunk of a snapshot of `size` bytes.
+pub fn chunk(term: Term, meta: SnapshotMeta, offset: u64, data: &[u8], size: u64) -> Message<u64> {
     Message::InstallSnapshot {
         term,
         chunk: Box::new(SnapshotChunk {
             meta,
+            size,
             offset,
             data: data.to_vec(),
-            done,
         }),
     }
 }
@@ -355,11 +355,9 @@ pub fn chunks_to(actions: &[Action<u64>], to: NodeId) -> Vec<Chunk> {
         .into_iter()
         .filter_map(|message| match message {
             Message::InstallSnapshot { term, chunk } => {
+                let done = chunk.is_last();
                 let SnapshotChunk {
-                    meta,
-                    offset,
-                    data,
-                    done,
+                    meta, offset, data, ..
                 } = *chunk;
                 Some(Chunk {
                     term,
@@ -438,4 +436,51 @@ pub fn leader_with_snapshot(config: Config, data: &[u8]) -> Node {
     });
     assert_eq!(persisted_snapshots(&actions), vec![snapshot_meta(10, 1)]);
     leader
+}
+
+// ----- the ordering rule -----
+
+/// Checks the ordering rule over `actions`, carried out in order by a host whose disk held
+/// `durable` before them: every entry an append carries, and every entry an `Apply` hands
+/// out, was made durable by an earlier `Persist::Entries` (or was on the disk already).
+/// Panics naming the first action that breaks it.
+pub fn assert_ordering_rule(durable: &[Entry<u64>], actions: &[Action<u64>]) {
+    let mut disk: std::collections::BTreeMap<LogIndex, Term> = durable
+        .iter()
+        .map(|entry| (entry.index, entry.term))
+        .collect();
+    let on_disk = |disk: &std::collections::BTreeMap<LogIndex, Term>, entry: &Entry<u64>| {
+        disk.get(&entry.index) == Some(&entry.term)
+    };
+    for (position, action) in actions.iter().enumerate() {
+        match action {
+            Action::Persist(Persist::Entries(entries)) => {
+                disk.split_off(&entries[0].index);
+                disk.extend(entries.iter().map(|entry| (entry.index, entry.term)));
+            }
+            Action::Send {
+                message: Message::AppendEntries { entries, .. },
+                to,
+            } => {
+                for entry in entries.iter() {
+                    assert!(
+                        on_disk(&disk, entry),
+                        "action {position} sends entry {} to {to} before it is durable: \
+                         {actions:?}",
+                        entry.index
+                    );
+                }
+            }
+            Action::Apply(entries) => {
+                for entry in entries.iter() {
+                    assert!(
+                        on_disk(&disk, entry),
+                        "action {position} applies entry {} before it is durable: {actions:?}",
+                        entry.index
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
 }
