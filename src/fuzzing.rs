@@ -4,12 +4,15 @@
 //! Each target takes raw bytes, decodes them with [`arbitrary::Unstructured`] and panics on a
 //! violated property. Three targets:
 //! - [`step`]: one node with an arbitrary valid configuration fed an arbitrary sequence of
-//!   events, messages from arbitrary senders included; after every step the node-local
-//!   invariants hold (term and commit never decrease, commit within the log, applied indices
-//!   contiguous, no vote changed within a term, votes and acknowledgements durable before they
-//!   are sent, one outcome per proposal).
-//! - [`cluster`]: an arbitrary fault schedule driving the simulator, whose checker verifies
-//!   every invariant after every step, then a healed liveness phase.
+//!   events, messages from arbitrary senders included, by a host that carries out each step's
+//!   actions at once or (batching) keeps one buffer and carries out an arbitrary prefix of it
+//!   after each step. After every step the node-local invariants hold (term and commit never
+//!   decrease, commit within the log, applied indices contiguous, no vote changed within a
+//!   term, entries, votes and acknowledgements durable before they are sent, one outcome per
+//!   proposal).
+//! - [`cluster`]: an arbitrary fault schedule driving the simulator (its hosts batching or
+//!   not), whose checker verifies every invariant after every step, then a healed liveness
+//!   phase.
 //! - [`restore`]: arbitrary persisted state given to `Raft::new` answers `Ok` or an error,
 //!   never a panic, and an `Ok` node then behaves under [`step`]'s checks.
 
@@ -51,6 +54,7 @@ enum FuzzEvent {
     Tick,
     Ticks(u8),
     Propose(u64),
+    ProposeBatch(Vec<u64>),
     RequestVote {
         from: u8,
         term: i8,
@@ -132,7 +136,8 @@ fn near(base: u64, delta: i8) -> u64 {
 }
 
 impl FuzzEvent {
-    fn into_events(self, node: &Raft<u64>) -> Vec<Event<u64>> {
+    /// The events this stands for, given the node and the index its host has applied.
+    fn into_events(self, node: &Raft<u64>, host_applied: LogIndex) -> Vec<Event<u64>> {
         let term = node.term();
         let last = node.last_index();
         let receive = |from: u8, message| Event::Receive {
@@ -143,6 +148,9 @@ impl FuzzEvent {
             FuzzEvent::Tick => Event::Tick,
             FuzzEvent::Ticks(count) => return vec![Event::Tick; usize::from(count)],
             FuzzEvent::Propose(command) => Event::Propose(command),
+            FuzzEvent::ProposeBatch(commands) => {
+                Event::ProposeBatch(commands.into_iter().take(12).collect())
+            }
             FuzzEvent::RequestVote {
                 from,
                 term: t,
@@ -252,7 +260,7 @@ impl FuzzEvent {
             }
             FuzzEvent::Raw(event) => event,
             FuzzEvent::Snapshot { back, size } => Event::SnapshotTaken {
-                index: node.applied_index().saturating_sub(u64::from(back % 4)),
+                index: host_applied.saturating_sub(u64::from(back % 4)),
                 data: vec![size; usize::from(size % 40)],
             },
             FuzzEvent::Chunk {
@@ -320,7 +328,8 @@ impl FuzzEvent {
 }
 
 /// A host with a model disk: carries out actions in order and checks, on every step, what a
-/// host can observe of one node.
+/// host can observe of one node. A batching host keeps one output buffer across steps and
+/// carries out only a prefix of it after each step (the fuzz input says how much).
 struct Host {
     node: Raft<u64>,
     disk_hard_state: HardState,
@@ -329,10 +338,13 @@ struct Host {
     /// The stored entries after `disk_base`.
     disk_log: Vec<Entry<u64>>,
     applied: LogIndex,
+    /// Batching: actions stepped and not carried out yet; always empty otherwise.
+    batching: bool,
+    out: Vec<Action<u64>>,
 }
 
 impl Host {
-    fn new(node: Raft<u64>, restored: &Restored<u64>) -> Self {
+    fn new(node: Raft<u64>, restored: &Restored<u64>, batching: bool) -> Self {
         let disk_base = restored
             .snapshot
             .as_ref()
@@ -348,6 +360,8 @@ impl Host {
                 .collect(),
             applied: restored.applied.max(disk_base.0),
             node,
+            batching,
+            out: Vec::new(),
         }
     }
 
@@ -355,72 +369,110 @@ impl Host {
         self.disk_base.0 + self.disk_log.len() as LogIndex
     }
 
-    fn step(&mut self, event: Event<u64>) {
+    /// Steps `event` into the buffer, then carries out `carry` of its actions (all of them
+    /// unless batching).
+    fn step(&mut self, event: Event<u64>, carry: u8) {
         let before = self.node.status();
         let proposal = matches!(event, Event::Propose(_) | Event::ProposeBatch(_));
         let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
-        let actions = self.node.step(event);
-        let mut outcomes = 0;
-        for action in actions {
-            match action {
-                Action::Persist(Persist::HardState(hard_state)) => {
-                    let disk = self.disk_hard_state;
-                    assert!(hard_state.term >= disk.term, "persisted term went back");
-                    if hard_state.term == disk.term && disk.vote.is_some() {
-                        assert_eq!(hard_state.vote, disk.vote, "vote changed within a term");
-                    }
-                    self.disk_hard_state = hard_state;
-                }
-                Action::Persist(Persist::Entries(entries)) => {
-                    let first = entries.first().expect("a persisted batch is never empty");
-                    let base = self.disk_base.0;
-                    assert!(first.index > base && first.index <= self.disk_last_index() + 1);
-                    assert!(
-                        first.index > before.commit_index,
-                        "truncated a committed entry"
-                    );
-                    self.disk_log.truncate((first.index - base - 1) as usize);
-                    self.disk_log.extend(entries);
-                }
-                Action::Persist(Persist::Snapshot(meta)) => {
-                    assert!(snapshot_event, "a snapshot recorded without being taken");
-                    assert!(meta.last_index <= self.applied, "snapshot past applied");
-                    assert!(meta.last_index > self.disk_base.0, "snapshot went back");
-                    let covered = (meta.last_index - self.disk_base.0) as usize;
-                    self.disk_log.drain(..covered.min(self.disk_log.len()));
-                    self.disk_base = (meta.last_index, meta.last_term);
-                    outcomes += 1;
-                }
-                Action::InstallSnapshot(snapshot) => {
-                    let index = snapshot.meta.last_index;
-                    assert!(index > before.commit_index, "installed below commit");
-                    assert!(index > self.applied, "applied went back");
-                    self.disk_log.clear();
-                    self.disk_base = (index, snapshot.meta.last_term);
-                    self.applied = index;
-                }
-                Action::SnapshotRefused(_) => {
-                    assert!(snapshot_event, "a refusal without a snapshot");
-                    outcomes += 1;
-                }
-                Action::Send { message, to } => self.check_send(to, &message),
-                Action::Apply(entries) => {
-                    for entry in entries {
-                        assert_eq!(entry.index, self.applied + 1, "applied out of order");
-                        let offset = entry.index.checked_sub(self.disk_base.0 + 1);
-                        let durable = offset.and_then(|o| self.disk_log.get(o as usize));
-                        assert_eq!(durable, Some(&entry), "applied an entry not on disk");
-                        self.applied = entry.index;
-                    }
-                }
-                Action::ProposalAccepted { .. }
-                | Action::BatchAccepted { .. }
-                | Action::ProposalRejected(_) => outcomes += 1,
-            }
-        }
+        let start = self.out.len();
+        self.node.step_into(event, &mut self.out);
+        // One outcome per proposal or snapshot, in the step's own answer.
+        let outcomes = self.out[start..]
+            .iter()
+            .filter(|action| {
+                matches!(
+                    action,
+                    Action::ProposalAccepted { .. }
+                        | Action::BatchAccepted { .. }
+                        | Action::ProposalRejected(_)
+                        | Action::SnapshotRefused(_)
+                        | Action::Persist(Persist::Snapshot(_))
+                )
+            })
+            .count();
         let expected = usize::from(proposal) + usize::from(snapshot_event);
         assert_eq!(outcomes, expected, "one outcome per proposal or snapshot");
+        let carry = if self.batching && carry >= 128 {
+            usize::from(carry - 128) % (self.out.len() + 1)
+        } else {
+            self.out.len()
+        };
+        // A write at or below what the host applied would replace an applied entry; without
+        // batching every write of this step must also lie above the commit before it.
+        let floor = if self.batching {
+            self.applied
+        } else {
+            before.commit_index
+        };
+        let actions: Vec<Action<u64>> = self.out.drain(..carry).collect();
+        for action in actions {
+            self.carry_out(action, floor, before.commit_index);
+        }
         self.check_after(before);
+    }
+
+    fn carry_out(&mut self, action: Action<u64>, floor: LogIndex, commit_before: LogIndex) {
+        match action {
+            Action::Persist(Persist::HardState(hard_state)) => {
+                let disk = self.disk_hard_state;
+                assert!(hard_state.term >= disk.term, "persisted term went back");
+                if hard_state.term == disk.term && disk.vote.is_some() {
+                    assert_eq!(hard_state.vote, disk.vote, "vote changed within a term");
+                }
+                self.disk_hard_state = hard_state;
+            }
+            Action::Persist(Persist::Entries(entries)) => {
+                let first = entries.first().expect("a persisted batch is never empty");
+                let base = self.disk_base.0;
+                assert!(first.index > base && first.index <= self.disk_last_index() + 1);
+                assert!(first.index > floor, "truncated a committed entry");
+                self.disk_log.truncate((first.index - base - 1) as usize);
+                self.disk_log.extend(entries);
+            }
+            Action::Persist(Persist::Snapshot(meta)) => {
+                assert!(meta.last_index <= self.applied, "snapshot past applied");
+                assert!(meta.last_index > self.disk_base.0, "snapshot went back");
+                let covered = (meta.last_index - self.disk_base.0) as usize;
+                self.disk_log.drain(..covered.min(self.disk_log.len()));
+                self.disk_base = (meta.last_index, meta.last_term);
+            }
+            Action::InstallSnapshot(snapshot) => {
+                let index = snapshot.meta.last_index;
+                if !self.batching {
+                    assert!(index > commit_before, "installed below commit");
+                }
+                assert!(index > self.applied, "applied went back");
+                self.disk_log.clear();
+                self.disk_base = (index, snapshot.meta.last_term);
+                self.applied = index;
+            }
+            Action::Send { message, to } => self.check_send(to, &message),
+            Action::Apply(entries) => {
+                for entry in entries {
+                    assert_eq!(entry.index, self.applied + 1, "applied out of order");
+                    let offset = entry.index.checked_sub(self.disk_base.0 + 1);
+                    let durable = offset.and_then(|o| self.disk_log.get(o as usize));
+                    assert_eq!(durable, Some(&entry), "applied an entry not on disk");
+                    self.applied = entry.index;
+                }
+            }
+            Action::SnapshotRefused(_)
+            | Action::ProposalAccepted { .. }
+            | Action::BatchAccepted { .. }
+            | Action::ProposalRejected(_) => {}
+        }
+    }
+
+    /// True if the disk holds (`index`, `term`), or its snapshot covers `index`.
+    fn on_disk(&self, index: LogIndex, term: u64) -> bool {
+        let (base, base_term) = self.disk_base;
+        index < base
+            || (index == base && term == base_term)
+            || index
+                .checked_sub(base + 1)
+                .and_then(|offset| self.disk_log.get(offset as usize))
+                .is_some_and(|entry| entry.term == term)
     }
 
     fn check_send(&self, to: NodeId, message: &Message<u64>) {
@@ -455,6 +507,16 @@ impl Host {
                 let durable = self.disk_last_index();
                 assert!(*match_index <= durable, "acknowledged entries not on disk");
             }
+            // The ordering rule: an entry leaves only once a Persist made it durable.
+            Message::AppendEntries { entries, .. } => {
+                for entry in entries.iter() {
+                    assert!(
+                        self.on_disk(entry.index, entry.term),
+                        "sent entry {} before it was durable",
+                        entry.index
+                    );
+                }
+            }
             _ => {}
         }
     }
@@ -464,13 +526,20 @@ impl Host {
         assert!(now.term >= before.term, "term went back");
         assert!(now.commit_index >= before.commit_index, "commit went back");
         assert!(now.commit_index <= now.last_index, "commit beyond the log");
+        if now.term == before.term && before.vote.is_some() {
+            assert_eq!(now.vote, before.vote, "vote changed within a term");
+        }
+        assert!(
+            now.compacted_index <= now.snapshot_index,
+            "compacted past the snapshot"
+        );
+        if !self.out.is_empty() {
+            return; // What waits in the buffer is not on disk yet.
+        }
         assert_eq!(
             now.applied_index, self.applied,
             "applied index out of step with Apply"
         );
-        if now.term == before.term && before.vote.is_some() {
-            assert_eq!(now.vote, before.vote, "vote changed within a term");
-        }
         assert_eq!(
             self.node.hard_state(),
             self.disk_hard_state,
@@ -481,21 +550,17 @@ impl Host {
         let after_base = &held[held.partition_point(|e| e.index <= self.disk_base.0)..];
         assert_eq!(after_base, self.disk_log.as_slice(), "log not durable");
         assert_eq!(now.last_index, self.disk_last_index(), "log not durable");
-        assert!(
-            now.compacted_index <= now.snapshot_index,
-            "compacted past the snapshot"
-        );
         assert_eq!(now.snapshot_index, self.disk_base.0, "snapshot not durable");
     }
 
     fn run(&mut self, u: &mut Unstructured<'_>) {
         let mut events = 0;
         while !u.is_empty() && events < 2_000 {
-            let Ok(fuzz_event) = FuzzEvent::arbitrary(u) else {
+            let (Ok(fuzz_event), Ok(carry)) = (FuzzEvent::arbitrary(u), u8::arbitrary(u)) else {
                 break;
             };
-            for event in fuzz_event.into_events(&self.node) {
-                self.step(event);
+            for event in fuzz_event.into_events(&self.node, self.applied) {
+                self.step(event, carry);
                 events += 1;
             }
         }
@@ -508,9 +573,12 @@ pub fn step(data: &[u8]) {
     let Ok(config) = small_config(&mut u) else {
         return;
     };
+    let Ok(batching) = bool::arbitrary(&mut u) else {
+        return;
+    };
     let restored = Restored::default();
     let node = Raft::new(config, restored.clone()).expect("a valid config and a fresh state");
-    Host::new(node, &restored).run(&mut u);
+    Host::new(node, &restored, batching).run(&mut u);
 }
 
 /// A restored state that is mostly well formed (contiguous indices from 1, non-decreasing
@@ -608,7 +676,8 @@ pub fn restore(data: &[u8]) {
     assert_eq!(status.last_index, stored_last.max(snapshot_index));
     assert_eq!(status.applied_index, restored.applied.max(snapshot_index));
     assert_eq!(status.snapshot_index, snapshot_index);
-    Host::new(node, &restored).run(&mut u);
+    let batching = bool::arbitrary(&mut u).unwrap_or(false);
+    Host::new(node, &restored, batching).run(&mut u);
 }
 
 /// One step of a fault schedule for [`cluster`].
@@ -616,6 +685,7 @@ pub fn restore(data: &[u8]) {
 enum FaultOp {
     Ticks(u8),
     Propose { node: u8, command: u16 },
+    ProposeBatch { node: u8, commands: Vec<u16> },
     Crash(u8),
     CrashAfter { node: u8, prefix: u8 },
     Restart(u8),
@@ -634,10 +704,16 @@ enum FaultOp {
 /// invariant checker, then every fault healed and a liveness check.
 pub fn cluster(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let (Ok(nodes), Ok(seed)) = (u.int_in_range(1..=5usize), u64::arbitrary(&mut u)) else {
+    let (Ok(nodes), Ok(seed), Ok(batching)) = (
+        u.int_in_range(1..=5usize),
+        u64::arbitrary(&mut u),
+        bool::arbitrary(&mut u),
+    ) else {
         return;
     };
-    let mut sim: Sim<u64> = Sim::new(SimConfig::new(nodes, seed));
+    let mut config = SimConfig::new(nodes, seed);
+    config.batching = batching;
+    let mut sim: Sim<u64> = Sim::new(config);
     let id = |raw: u8| NodeId::from(raw) % nodes as NodeId + 1;
     let mut next_command: u64 = 1 << 32;
     let mut ops = 0;
@@ -650,6 +726,10 @@ pub fn cluster(data: &[u8]) {
             FaultOp::Ticks(count) => sim.run(u64::from(count)),
             FaultOp::Propose { node, command } => {
                 let _ = sim.propose(id(node), u64::from(command));
+            }
+            FaultOp::ProposeBatch { node, commands } => {
+                let commands = commands.into_iter().take(16).map(u64::from).collect();
+                let _ = sim.propose_batch(id(node), commands);
             }
             FaultOp::Crash(node) => sim.crash(id(node)),
             FaultOp::CrashAfter { node, prefix } => {

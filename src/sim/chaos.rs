@@ -22,7 +22,8 @@ pub struct Faults {
     pub heal_per_million: u32,
     /// A random node pauses; paused nodes resume at the same rate.
     pub pause_per_million: u32,
-    /// A client proposes to the node it believes leads.
+    /// A client proposes to the node it believes leads (with batching hosts, a quarter of
+    /// these are batches of 2 to 8 commands).
     pub propose_per_million: u32,
     /// The network during the safety phase.
     pub network: NetworkConfig,
@@ -124,7 +125,14 @@ impl Sim<u64> {
         }
         if self.chance(faults.propose_per_million) {
             if let Some(id) = self.believed_leader() {
-                if self.propose(id, *next_command).is_some() {
+                // Batching hosts batch their clients' proposals too, a quarter of the time.
+                if self.config.batching && self.rng.in_range(0, 4) == 0 {
+                    let count = self.rng.in_range(2, 7);
+                    let commands = (*next_command..*next_command + count).collect();
+                    if self.propose_batch(id, commands).is_some() {
+                        *next_command += count;
+                    }
+                } else if self.propose(id, *next_command).is_some() {
                     *next_command += 1;
                 }
             }

@@ -7,18 +7,26 @@ use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
 use crate::message::{AppendOutcome, Message, SnapshotOutcome};
-use crate::quorum;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
 use crate::Raft;
 
 /// A stored or in-memory log that may start after a snapshot: entries after (`base`,
 /// `base_term`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(crate) struct LogView<'a, C> {
     pub(crate) base: LogIndex,
     pub(crate) base_term: Term,
     pub(crate) entries: &'a [Entry<C>],
 }
+
+// By hand: a view is a copy of a reference, whatever `C` is.
+impl<C> Clone for LogView<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for LogView<'_, C> {}
 
 impl<'a, C> LogView<'a, C> {
     pub(crate) fn last_index(&self) -> LogIndex {
@@ -72,17 +80,31 @@ pub(crate) struct NodeGhost {
     pub(crate) commit_index: LogIndex,
     /// The highest index this incarnation applied.
     pub(crate) applied_index: LogIndex,
-    /// The highest term this node ever held, durably or in memory.
+    /// The highest index this node ever applied, in any incarnation: those entries are
+    /// committed and every leader it can still accept holds them (Leader Completeness), so
+    /// it never replaces one.
+    pub(crate) applied_max: LogIndex,
+    /// The highest term this node ever persisted or sent a message in: what it did in a term
+    /// binds it, so it never goes back below it, across restarts too. (A term it raised in
+    /// memory and crashed before persisting may be lost: nothing depended on it.)
     pub(crate) term_max: Term,
     /// While leading: each peer's match index after the previous step, in this term.
     pub(crate) leader_matches: Vec<(NodeId, LogIndex)>,
+    /// The highest term in which this node was seen sending a leader's messages.
+    pub(crate) led_term: Term,
+    /// The highest commit index this node reported in a leader's message.
+    pub(crate) commit_reported: LogIndex,
 }
 
-/// The ghost state of correctness.md §1.
+/// The ghost state of correctness.md §1. It judges what nodes did, the actions their hosts
+/// carried out, with its own arithmetic; the node's getters serve only as extra checks of
+/// its own bookkeeping.
 #[derive(Debug)]
 pub(crate) struct Checker<C> {
-    voters: usize,
-    /// Election safety: the leader of each term ever seen.
+    /// A majority of the cluster: more than half of its voters.
+    majority: usize,
+    /// Election safety: the node seen sending a leader's messages (AppendEntries, Commit,
+    /// InstallSnapshot) in each term.
     leaders: HashMap<Term, NodeId>,
     /// Log matching: the first (payload, previous term) ever written at (index, term).
     written: HashMap<(LogIndex, Term), (Payload<C>, Term)>,
@@ -113,7 +135,7 @@ pub(crate) type Violation = String;
 impl<C: Clone + Debug + Eq> Checker<C> {
     pub(crate) fn new(ids: &[NodeId]) -> Self {
         Checker {
-            voters: ids.len(),
+            majority: ids.len() / 2 + 1,
             leaders: HashMap::new(),
             written: HashMap::new(),
             committed: Vec::new(),
@@ -147,6 +169,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         ghost.leader_matches.clear();
         ghost.commit_index = 0;
         ghost.applied_index = snapshot_index;
+    }
+
+    /// How many of `logs` durably hold (`index`, `term`) or cover it by their snapshot.
+    fn holding(logs: &[LogView<'_, C>], index: LogIndex, term: Term) -> usize {
+        logs.iter().filter(|log| log.holds(index, term)).count()
     }
 
     /// A snapshot's state must be what the committed entries it covers produce (checked when
@@ -188,6 +215,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             ));
         }
         ghost.applied_index = index;
+        ghost.applied_max = ghost.applied_max.max(index);
         Ok(())
     }
 
@@ -206,6 +234,8 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 after.term, before.term
             ));
         }
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.term_max = ghost.term_max.max(after.term);
         if after.term == before.term && before.vote.is_some() && after.vote != before.vote {
             return Err(format!(
                 "node {id} changed its durable vote in term {} from {:?} to {:?}",
@@ -241,18 +271,20 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 return Err(format!("node {id} persisted a non-contiguous batch"));
             }
         }
-        // Safe truncation: entries this write replaces must lie above the node's own commit
-        // index. (A stale minority node may lose an entry committed elsewhere; that is legal,
-        // and leader completeness and state machine safety catch any real loss.)
-        let commit_index = self.nodes.get(&id).map_or(0, |ghost| ghost.commit_index);
+        // Safe truncation: entries this write replaces must lie above every index this node
+        // has applied, in any incarnation (judged from its `Apply` actions, which a batching
+        // host may carry out long after the node committed). A stale minority node may lose
+        // an entry committed elsewhere: that is legal, and leader completeness and state
+        // machine safety catch any real loss.
+        let applied_max = self.nodes.get(&id).map_or(0, |ghost| ghost.applied_max);
         let kept = (first.index - durable.base - 1) as usize;
         for old in &durable.entries[kept..] {
             let replacement = entries.get((old.index - first.index) as usize);
             let kept = replacement.is_some_and(|new| new.term == old.term);
-            if !kept && old.index <= commit_index {
+            if !kept && old.index <= applied_max {
                 return Err(format!(
-                    "node {id} truncated entry {} (term {}) at or below its commit index {}",
-                    old.index, old.term, commit_index
+                    "node {id} truncated entry {} (term {}) at or below the index {} it applied",
+                    old.index, old.term, applied_max
                 ));
             }
         }
@@ -282,26 +314,56 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         Ok(())
     }
 
-    /// Checks on a message as it leaves `id` (§3.6, correctness.md §1.9-10): its term is at
-    /// most the sender's; a granted vote is durable and unique per term; an acknowledged
-    /// prefix is durable.
+    /// Checks on a message as it leaves `id` (§3.6, correctness.md §1.9-10): its term is
+    /// durable on the sender; a granted vote is durable and unique per term; an acknowledged
+    /// prefix and every entry sent are durable. A leader's message makes its sender the leader
+    /// of its term (election safety, §3.1), and the first one of a term is where leader
+    /// completeness (§3.4) is judged, on the sender's durable log. A commit index a leader
+    /// reports must be durable on a majority.
     pub(crate) fn on_send(
         &mut self,
         id: NodeId,
         to: NodeId,
         message: &Message<C>,
-        sender_term: Term,
         durable_hard_state: HardState,
         durable_log: LogView<'_, C>,
+        durable_logs: &[LogView<'_, C>],
     ) -> Result<(), Violation> {
         self.checks += 1;
-        if message.term() > sender_term {
+        let term = message.term();
+        if term > durable_hard_state.term {
             return Err(format!(
-                "node {id} sent a message of term {} while in term {sender_term}",
-                message.term()
+                "node {id} sent a message of term {term} with term {} durable",
+                durable_hard_state.term
             ));
         }
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.term_max = ghost.term_max.max(term);
         match message {
+            Message::AppendEntries {
+                entries,
+                leader_commit,
+                ..
+            } => {
+                self.on_leader_message(id, term, durable_log)?;
+                // The ordering rule: an entry leaves a node only once a `Persist` earlier in
+                // its buffer made it durable there (or its durable snapshot covers it).
+                if let Some(entry) = entries
+                    .iter()
+                    .find(|entry| !durable_log.holds(entry.index, entry.term))
+                {
+                    return Err(format!(
+                        "node {id} sent entry {} (term {}) to {to} before it was durable",
+                        entry.index, entry.term
+                    ));
+                }
+                self.check_reported_commit(id, *leader_commit, durable_log, durable_logs)?;
+            }
+            Message::Commit { leader_commit, .. } => {
+                self.on_leader_message(id, term, durable_log)?;
+                self.check_reported_commit(id, *leader_commit, durable_log, durable_logs)?;
+            }
+            Message::InstallSnapshot { .. } => self.on_leader_message(id, term, durable_log)?,
             Message::RequestVoteResponse {
                 term,
                 vote_granted: true,
@@ -337,13 +399,85 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         Ok(())
     }
 
+    /// Node `id` sent a leader's message in `term`: it is that term's leader, and no other
+    /// node may be (election safety). Its first such message is where it shows itself leader:
+    /// its durable log then holds every entry committed in an earlier term (leader
+    /// completeness), but those its durable snapshot covers, whose state was checked when it
+    /// was taken or installed.
+    fn on_leader_message(
+        &mut self,
+        id: NodeId,
+        term: Term,
+        durable_log: LogView<'_, C>,
+    ) -> Result<(), Violation> {
+        let leader = *self.leaders.entry(term).or_insert(id);
+        if leader != id {
+            return Err(format!(
+                "election safety: nodes {leader} and {id} both sent a leader's messages in \
+                 term {term}"
+            ));
+        }
+        let ghost = self.nodes.entry(id).or_default();
+        if ghost.led_term >= term {
+            return Ok(());
+        }
+        ghost.led_term = term;
+        let skip = usize::try_from(durable_log.base).unwrap_or(usize::MAX);
+        let earlier = self.commit_terms.iter().map(|&t| t < term);
+        let pairs = self.committed.iter().zip(earlier).enumerate().skip(skip);
+        for (position, ((committed_term, payload), earlier)) in pairs {
+            if !earlier {
+                continue;
+            }
+            let index = position as LogIndex + 1;
+            let held = durable_log.get(index);
+            if held.map(|e| (e.term, &e.payload)) != Some((*committed_term, payload)) {
+                return Err(format!(
+                    "leader completeness: node {id} leads term {term} without committed entry \
+                     {index} (term {committed_term}) on its disk"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A leader reported `commit` committed: the entry there (by the leader's durable log) is
+    /// durable on a majority. An index the leader's snapshot covers was checked before.
+    fn check_reported_commit(
+        &mut self,
+        id: NodeId,
+        commit: LogIndex,
+        durable_log: LogView<'_, C>,
+        durable_logs: &[LogView<'_, C>],
+    ) -> Result<(), Violation> {
+        let reported = self.nodes.entry(id).or_default();
+        if commit <= reported.commit_reported || commit <= durable_log.base {
+            return Ok(());
+        }
+        reported.commit_reported = commit;
+        let Some(term) = durable_log.term_at(commit) else {
+            return Err(format!(
+                "node {id} reported {commit} committed without holding it durably"
+            ));
+        };
+        let holding = Self::holding(durable_logs, commit, term);
+        if holding < self.majority {
+            return Err(format!(
+                "node {id} reported index {commit} (term {term}) committed, durable on only \
+                 {holding} nodes"
+            ));
+        }
+        Ok(())
+    }
+
     /// State machine safety (§3.5): applied indices are contiguous per incarnation and equal
-    /// everywhere; an entry a leader applies is durable on a majority (§1.6).
+    /// everywhere; every entry applied, by any node, is durable on a majority (§1.6).
+    /// `applier_term` is the term the applier has durably recorded: an upper bound on the term
+    /// in which what it applies was committed.
     pub(crate) fn on_apply(
         &mut self,
         id: NodeId,
         entries: &[Entry<C>],
-        is_leader: bool,
         applier_term: Term,
         durable_logs: &[LogView<'_, C>],
     ) -> Result<(), Violation>
@@ -360,6 +494,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 ));
             }
             ghost.applied_index = entry.index;
+            ghost.applied_max = ghost.applied_max.max(entry.index);
             let position = entry.index as usize - 1;
             match self.committed.get(position) {
                 Some((term, payload)) => {
@@ -380,14 +515,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 }
             }
         }
-        if let (true, Some(last)) = (is_leader, entries.last()) {
-            let holding = durable_logs
-                .iter()
-                .filter(|log| log.holds(last.index, last.term))
-                .count();
-            if holding < quorum::majority(self.voters) {
+        if let Some(last) = entries.last() {
+            let holding = Self::holding(durable_logs, last.index, last.term);
+            if holding < self.majority {
                 return Err(format!(
-                    "leader {id} committed index {} (term {}) durable on only {holding} nodes",
+                    "node {id} applied index {} (term {}) durable on only {holding} nodes",
                     last.index, last.term
                 ));
             }
@@ -453,8 +585,10 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         Ok(())
     }
 
-    /// The node-local checks run after every step: terms and commit never decrease, commit
-    /// within the log, election safety, leader append-only and leader completeness.
+    /// The node-local checks run after every step, on the node's own bookkeeping: its term
+    /// never falls below what it persisted or sent in, nor within an incarnation; commit never
+    /// decreases and stays within the log; a leader never rewrites its own entries (leader
+    /// append-only); a new leader's log holds every entry committed in an earlier term.
     pub(crate) fn after_step(&mut self, raft: &Raft<C>) -> Result<(), Violation>
     where
         C: crate::Command,
@@ -463,13 +597,14 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         let id = raft.id();
         let status = raft.status();
         let ghost = self.nodes.entry(id).or_default();
-        if status.term < ghost.term_max {
+        let incarnation_term = ghost.last_role.map_or(0, |(_, term)| term);
+        if status.term < ghost.term_max || status.term < incarnation_term {
             return Err(format!(
-                "node {id} went back from term {} to {}",
-                ghost.term_max, status.term
+                "node {id} went back to term {} after persisting or sending in term {} (term \
+                 {incarnation_term} in memory)",
+                status.term, ghost.term_max
             ));
         }
-        ghost.term_max = status.term;
         if status.commit_index < ghost.commit_index {
             return Err(format!(
                 "node {id} commit index went back from {} to {}",
@@ -486,13 +621,6 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             return Ok(());
         }
         ghost.leader_tail = Some((status.last_index, status.last_term));
-        let leader = *self.leaders.entry(status.term).or_insert(id);
-        if leader != id {
-            return Err(format!(
-                "election safety: nodes {leader} and {id} both led term {}",
-                status.term
-            ));
-        }
         if previous == Some((Role::Leader, status.term)) {
             // Leader append-only: the previous tail is still there, unchanged.
             if let Some((index, term)) = previous_tail {
@@ -507,10 +635,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             }
             return Ok(());
         }
-        // A new leader: leader completeness (§5.4): every entry committed in an earlier term
-        // is in its log.
-        // Entries at or below its compaction point are covered by its snapshot, whose state
-        // was checked when it was taken or installed.
+        // A new leader: leader completeness (§5.4) in its memory too: every entry committed in
+        // an earlier term is in its log. Entries at or below its compaction point are covered
+        // by its snapshot, whose state was checked when it was taken or installed.
         let skip = usize::try_from(raft.compacted_index()).unwrap_or(usize::MAX);
         let earlier = self.commit_terms.iter().map(|&t| t < status.term);
         let pairs = self.committed.iter().zip(earlier).enumerate().skip(skip);

@@ -3,8 +3,11 @@
 //! [`Sim`] runs N nodes in one thread over a seeded network that delays, loses, duplicates and
 //! reorders messages, and can partition nodes (symmetric, one-way, partial), crash them (also
 //! part-way through an action batch) and restart them from exactly what their `Persist` actions
-//! wrote, and pause them. After every step it checks the invariants of DESIGN §3 and panics
-//! with the seed that replays the run if one fails.
+//! wrote, and pause them. Its hosts carry out each step's actions at once, or, batching
+//! ([`SimConfig::batching`]), keep one buffer per node across steps and carry out a random
+//! prefix of it after each step. After every step and on every action carried out it checks
+//! the invariants of ARCHITECTURE.md §3, judged from what the nodes did (messages sent, what
+//! is durable), and panics with the seed that replays the run if one fails.
 //!
 //! ```
 //! use pureraft::sim::{Sim, SimConfig};
@@ -26,7 +29,7 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
-use crate::action::{Action, Persist};
+use crate::action::{Action, Persist, SnapshotError};
 use crate::config::Config;
 use crate::event::Event;
 use crate::message::Message;
@@ -56,6 +59,12 @@ pub struct SimConfig {
     pub snapshot_every: Option<u64>,
     /// Bytes added to every snapshot, so that snapshots span several chunks.
     pub snapshot_padding: usize,
+    /// Hosts that batch: each host keeps one output buffer across steps, steps every event
+    /// into it with `Raft::step_into`, and after each step carries out only a random prefix of
+    /// it (all of it half of the time), leaving the rest for later steps. A crash may strike
+    /// anywhere in the carried-out prefix, and loses the rest of the buffer. Off, every step's
+    /// actions are carried out at once.
+    pub batching: bool,
 }
 
 impl SimConfig {
@@ -78,12 +87,19 @@ impl SimConfig {
             network: NetworkConfig::reliable(),
             snapshot_every: None,
             snapshot_padding: 0,
+            batching: false,
         }
     }
 
     /// The same set-up with snapshots every `every` entries (see `snapshot_every`).
     pub fn with_snapshots(mut self, every: u64) -> Self {
         self.snapshot_every = Some(every.max(1));
+        self
+    }
+
+    /// The same set-up with batching hosts (see `batching`).
+    pub fn with_batching(mut self) -> Self {
+        self.batching = true;
         self
     }
 }
@@ -227,6 +243,10 @@ pub struct SimStats {
     pub snapshot_chunks_sent: u64,
     /// The most log entries any one node held in memory after any step.
     pub peak_entries_held: u64,
+    /// Batching hosts: steps taken while earlier actions still waited in the node's buffer.
+    pub steps_into_waiting_buffer: u64,
+    /// Batching hosts: actions left waiting in a buffer after a step, summed over steps.
+    pub actions_left_waiting: u64,
 }
 
 impl SimStats {
@@ -278,9 +298,12 @@ struct SimNode<C> {
     applied: Vec<Option<(Term, Payload<C>)>>,
     /// The state machine: the last index applied and the state (a hash chain) after it.
     state: (LogIndex, u64),
-    /// The bytes of the snapshot the host took last, until `Persist::Snapshot` gives them
-    /// their metadata and makes them the durable snapshot.
-    taken: Option<Vec<u8>>,
+    /// The bytes of the snapshots the host took, oldest first, each until the
+    /// `Persist::Snapshot` of its index gives it its metadata and makes it the durable
+    /// snapshot (with batching hosts, several may wait).
+    taken: Vec<(LogIndex, Vec<u8>)>,
+    /// A batching host's output buffer: the actions stepped but not yet carried out.
+    out: Vec<Action<C>>,
     /// The index to snapshot at after the current step, by the `snapshot_every` rule, and
     /// the state after it.
     snapshot_due: Option<(LogIndex, u64)>,
@@ -344,7 +367,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 durable: Durable::default(),
                 applied: Vec::new(),
                 state: (0, 0),
-                taken: None,
+                taken: Vec::new(),
+                out: Vec::new(),
                 snapshot_due: None,
                 paused: false,
                 incarnation: 0,
@@ -548,7 +572,20 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     pub fn propose(&mut self, id: NodeId, command: C) -> Option<(LogIndex, Term)> {
         let position = self.position(id);
         self.nodes[position].raft.as_ref()?;
-        self.step_node(position, Event::Propose(command))
+        let (_, index, term) = self.step_node(position, Event::Propose(command))?;
+        Some((index, term))
+    }
+
+    /// Proposes `commands` as one batch at node `id` (if up). Returns the first and last index
+    /// and the term they were given, or `None` if the node refused or is down.
+    pub fn propose_batch(
+        &mut self,
+        id: NodeId,
+        commands: Vec<C>,
+    ) -> Option<(LogIndex, LogIndex, Term)> {
+        let position = self.position(id);
+        self.nodes[position].raft.as_ref()?;
+        self.step_node(position, Event::ProposeBatch(commands))
     }
 
     /// Delivers `message` to node `to` now, as if node `from` had sent it, bypassing the
@@ -612,7 +649,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         node.raft = Some(raft);
         node.paused = false;
         node.state = state;
-        node.taken = None;
+        node.taken.clear();
+        node.out.clear();
         node.snapshot_due = None;
         self.checker.restarted(id, state.0);
         self.stats.restarts += 1;
@@ -880,11 +918,22 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
 
     // ----- stepping and carrying out actions -----
 
-    /// Steps node `position` with `event` and carries out its actions. Answers the index and
-    /// term a proposal was given, if the step accepted one.
-    fn step_node(&mut self, position: usize, event: Event<C>) -> Option<(LogIndex, Term)> {
-        let mut actions = std::mem::take(&mut self.scratch);
-        actions.clear();
+    /// Steps node `position` with `event` and carries out its actions (with batching hosts,
+    /// a random prefix of its buffer). Answers the first and last index and the term a
+    /// proposal or batch was given, if the step accepted one.
+    fn step_node(
+        &mut self,
+        position: usize,
+        event: Event<C>,
+    ) -> Option<(LogIndex, LogIndex, Term)> {
+        let batching = self.config.batching;
+        let mut actions = if batching {
+            std::mem::take(&mut self.nodes[position].out)
+        } else {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            scratch
+        };
         let id = self.nodes[position].id;
         event.hash(&mut self.trace);
         id.hash(&mut self.trace);
@@ -893,33 +942,52 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             .raft
             .as_mut()
             .expect("stepping a crashed node");
+        let start = actions.len();
         raft.step_into(event, &mut actions);
         self.stats.steps += 1;
-        actions.hash(&mut self.trace);
+        self.stats.steps_into_waiting_buffer += u64::from(start > 0);
+        actions[start..].hash(&mut self.trace);
         if let Some(event) = traced_event {
             self.record_debug(format!(
-                "tick {} node {id}: {event}\n    -> {actions:?}",
-                self.now
+                "tick {} node {id}: {event}\n    -> {:?} (after {start} waiting)",
+                self.now,
+                &actions[start..]
             ));
         }
-        let batch = actions.len();
+        // A batching host learns the outcome of a proposal from the step's answer, whether or
+        // not it carries it out now.
+        let mut outcome = if batching {
+            actions[start..].iter().find_map(accepted_range)
+        } else {
+            None
+        };
+        let mut carry = actions.len();
+        if batching && self.rng.in_range(0, 2) == 0 {
+            carry = self.rng.in_range(0, carry as u64 + 1) as usize;
+        }
         let crash_at = self
             .planned_crash_point(id, &actions)
-            .or_else(|| self.draw_crash_point(batch));
-        let mut outcome = None;
-        for (done, action) in actions.drain(..).enumerate() {
-            if crash_at == Some(done) {
-                self.crash_mid_batch(position, done, batch);
-                break;
-            }
+            .or_else(|| self.draw_crash_point(carry));
+        if let Some(crash_at) = crash_at {
+            carry = crash_at;
+        }
+        let batch = actions.len();
+        for action in actions.drain(..carry) {
             if let Some(result) = self.carry_out(position, action) {
-                outcome = Some(result);
+                outcome = outcome.or(Some(result));
             }
         }
-        if crash_at == Some(batch) {
-            self.crash_mid_batch(position, batch, batch);
+        if let Some(executed) = crash_at {
+            // The rest of the buffer was never carried out: it is lost with the node.
+            actions.clear();
+            self.crash_mid_batch(position, executed, batch);
         }
-        self.scratch = actions;
+        if batching {
+            self.stats.actions_left_waiting += actions.len() as u64;
+            self.nodes[position].out = actions;
+        } else {
+            self.scratch = actions;
+        }
         if let Some(raft) = &self.nodes[position].raft {
             self.after_step(position, raft.role(), raft.term());
         }
@@ -936,7 +1004,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// applied) and reports it to its node.
     fn take_snapshot(&mut self, position: usize, index: LogIndex, state: u64) {
         let data = encode_state(index, state, self.config.snapshot_padding);
-        self.nodes[position].taken = Some(data.clone());
+        self.nodes[position].taken.push((index, data.clone()));
         self.stats.snapshots_taken += 1;
         let id = self.nodes[position].id;
         self.note(SimEvent::SnapshotTaken { node: id, index });
@@ -975,6 +1043,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     fn take_down(&mut self, position: usize, executed: usize, batch: usize) {
         let id = self.nodes[position].id;
         self.nodes[position].raft = None;
+        self.nodes[position].out.clear();
         self.network.drop_inbox(id);
         self.stats.crashes += 1;
         self.note(SimEvent::Crashed {
@@ -984,9 +1053,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         });
     }
 
-    /// Carries out one action of node `position`, checking it. Answers the index and term of
-    /// an accepted proposal.
-    fn carry_out(&mut self, position: usize, action: Action<C>) -> Option<(LogIndex, Term)> {
+    /// Carries out one action of node `position`, checking it. Answers the first and last
+    /// index and the term of an accepted proposal or batch.
+    fn carry_out(
+        &mut self,
+        position: usize,
+        action: Action<C>,
+    ) -> Option<(LogIndex, LogIndex, Term)> {
+        if let Some(accepted) = accepted_range(&action) {
+            return Some(accepted);
+        }
         let id = self.nodes[position].id;
         match action {
             Action::Persist(Persist::HardState(hard_state)) => {
@@ -1010,11 +1086,15 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::Persist(Persist::Snapshot(meta)) => {
                 let node = &mut self.nodes[position];
-                let Some(data) = node.taken.take() else {
+                // The snapshot taken at this index; any taken before it are superseded.
+                let Some(found) = node.taken.iter().position(|(at, _)| *at == meta.last_index)
+                else {
                     self.fail(&format!(
-                        "node {id} recorded a snapshot its host never took"
+                        "node {id} recorded a snapshot at {} its host never took",
+                        meta.last_index
                     ));
                 };
+                let (_, data) = node.taken.drain(..=found).next_back().expect("found above");
                 let taken_at = decode_state(&data).0;
                 if taken_at != meta.last_index {
                     self.fail(&format!(
@@ -1060,18 +1140,25 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 self.note(SimEvent::SnapshotInstalled { node: id, index });
             }
             Action::SnapshotRefused(error) => {
-                self.fail(&format!("node {id} refused its host's snapshot: {error}"));
+                // A batching host may take a snapshot while the node's install of a newer one
+                // from its leader still waits in the buffer: refusing it is right. Any other
+                // refusal means the host asked for something the node never handed out.
+                let newer_installed = matches!(error, SnapshotError::NotNewer { .. });
+                if !(self.config.batching && newer_installed) {
+                    self.fail(&format!("node {id} refused its host's snapshot: {error}"));
+                }
             }
             Action::Send { to, message } => {
                 let node = &self.nodes[position];
-                let term = node.raft.as_ref().map_or(0, |raft| raft.term());
+                let durable_logs: Vec<LogView<'_, C>> =
+                    self.nodes.iter().map(|n| n.durable.view()).collect();
                 let result = self.checker.on_send(
                     id,
                     to,
                     &message,
-                    term,
                     node.durable.hard_state,
                     node.durable.view(),
+                    &durable_logs,
                 );
                 self.check(result);
                 self.stats.messages_sent += 1;
@@ -1091,14 +1178,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 self.stats.messages_duplicated += u64::from(sent.duplicated);
             }
             Action::Apply(entries) => {
-                let raft = self.nodes[position].raft.as_ref();
-                let is_leader = raft.is_some_and(|raft| raft.role() == Role::Leader);
-                let term = raft.map_or(0, |raft| raft.term());
+                let term = self.nodes[position].durable.hard_state.term;
                 let durable_logs: Vec<LogView<'_, C>> =
                     self.nodes.iter().map(|n| n.durable.view()).collect();
-                let result = self
-                    .checker
-                    .on_apply(id, &entries, is_leader, term, &durable_logs);
+                let result = self.checker.on_apply(id, &entries, term, &durable_logs);
                 self.check(result);
                 let every = self.config.snapshot_every;
                 let node = &mut self.nodes[position];
@@ -1114,8 +1197,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     node.applied[slot] = Some((entry.term, entry.payload));
                 }
             }
-            Action::ProposalAccepted { index, term } => return Some((index, term)),
-            Action::BatchAccepted { .. } | Action::ProposalRejected(_) => {}
+            Action::ProposalAccepted { .. }
+            | Action::BatchAccepted { .. }
+            | Action::ProposalRejected(_) => {}
         }
         None
     }
@@ -1123,13 +1207,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     fn after_step(&mut self, position: usize, role: Role, term: Term) {
         let node = &self.nodes[position];
         let raft = node.raft.as_ref().expect("checked by the caller");
-        // After a whole batch, memory and disk agree: everything in the log is durable.
+        // Once every action stepped was carried out, memory and disk agree: everything in the
+        // log is durable.
         let durable = &node.durable;
         let in_memory_last = raft.last_index();
         let durable_last = durable.view().last_index();
-        if in_memory_last != durable_last
-            || raft.last_term() != durable.view().last_term()
-            || raft.hard_state() != durable.hard_state
+        let settled = node.out.is_empty();
+        if settled
+            && (in_memory_last != durable_last
+                || raft.last_term() != durable.view().last_term()
+                || raft.hard_state() != durable.hard_state)
         {
             self.fail(&format!(
                 "node {} holds state its Persist actions did not write: memory ({}, {:?}) \
@@ -1219,6 +1306,19 @@ impl<C> Drop for Sim<C> {
                 self.config.seed, self.now
             );
         }
+    }
+}
+
+/// The first and last index and the term of an accepted proposal or batch.
+fn accepted_range<C>(action: &Action<C>) -> Option<(LogIndex, LogIndex, Term)> {
+    match *action {
+        Action::ProposalAccepted { index, term } => Some((index, index, term)),
+        Action::BatchAccepted {
+            first_index,
+            last_index,
+            term,
+        } => Some((first_index, last_index, term)),
+        _ => None,
     }
 }
 
