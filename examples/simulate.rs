@@ -161,7 +161,7 @@ fn run(args: &Args) -> Result<(), String> {
         sim.now()
     );
     sim.heal_all();
-    let index = sim.check_liveness(u64::MAX, 2_000)?;
+    let index = sim.check_liveness(u64::MAX, sim.liveness_bound_ticks())?;
     for (at, event) in sim.take_timeline() {
         if !args.quiet {
             say!("[tick {at:>7}] {}", describe(&event));

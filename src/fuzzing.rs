@@ -760,7 +760,7 @@ pub fn cluster(data: &[u8]) {
     // The liveness phase: every fault healed, a commit must follow within a bound.
     sim.heal_all();
     next_command += 1;
-    if let Err(failure) = sim.check_liveness(next_command, 5_000) {
+    if let Err(failure) = sim.check_liveness(next_command, sim.liveness_bound_ticks()) {
         panic!("{failure}");
     }
 }

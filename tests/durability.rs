@@ -22,7 +22,9 @@ fn every_prefix(seed: u64, target: u64, setup: impl Fn(&mut Sim<u64>)) -> usize 
         let (executed, batch) = sim.last_planned_crash().expect("the planned crash struck");
         sim.run(50);
         sim.restart(target);
-        if let Err(failure) = sim.check_liveness(1_000_000 + prefix as u64, 3_000) {
+        if let Err(failure) =
+            sim.check_liveness(1_000_000 + prefix as u64, sim.liveness_bound_ticks())
+        {
             panic!("seed {seed}, node {target}, crash after {executed} of {batch}: {failure}");
         }
         if executed == batch {
@@ -94,7 +96,8 @@ fn leader_crashing_at_every_prefix_of_a_proposal_keeps_the_committed_log() {
             );
             sim.run(100);
             sim.restart(leader);
-            sim.check_liveness(7_000 + prefix as u64, 3_000).unwrap();
+            sim.check_liveness(7_000 + prefix as u64, sim.liveness_bound_ticks())
+                .unwrap();
             assert_eq!(
                 &sim.committed()[..committed_before.len()],
                 &committed_before[..]
@@ -138,7 +141,9 @@ fn every_prefix_of(
         let (executed, batch) = sim.last_planned_crash().expect("the planned crash struck");
         sim.run(50);
         sim.restart(node);
-        if let Err(failure) = sim.check_liveness(1_000_000 + prefix as u64, 3_000) {
+        if let Err(failure) =
+            sim.check_liveness(1_000_000 + prefix as u64, sim.liveness_bound_ticks())
+        {
             panic!("seed {seed}, node {node}, crash after {executed} of {batch}: {failure}");
         }
         if executed == batch {

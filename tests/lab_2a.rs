@@ -14,7 +14,9 @@
 
 mod common;
 
-use common::{check, cluster, lab_peer, random_server, seeds, LabRng, ELECTION_TIMEOUT_TICKS};
+use common::{
+    check, cluster, for_each_seed, lab_peer, random_server, LabRng, ELECTION_TIMEOUT_TICKS,
+};
 use pureraft::sim::Sim;
 
 /// Lab test 1, `TestInitialElection2A` (3 servers, reliable network): a leader is elected;
@@ -27,12 +29,10 @@ use pureraft::sim::Sim;
 /// it.
 #[test]
 fn initial_election_2a() {
-    for seed in seeds() {
-        initial_election(seed);
-    }
+    for_each_seed("initial_election_2a", initial_election);
 }
 
-fn initial_election(seed: u64) {
+fn initial_election(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -62,6 +62,7 @@ fn initial_election(seed: u64) {
         seed,
         "leader after 2 s without failures",
     );
+    sim.now()
 }
 
 /// Lab test 2, `TestReElection2A` (3 servers, reliable network): disconnecting the leader L1
@@ -71,12 +72,10 @@ fn initial_election(seed: u64) {
 /// after 2 election timeouts (200 ticks); reconnecting the last one leaves one leader.
 #[test]
 fn re_election_2a() {
-    for seed in seeds() {
-        re_election(seed);
-    }
+    for_each_seed("re_election_2a", re_election);
 }
 
-fn re_election(seed: u64) {
+fn re_election(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -111,6 +110,7 @@ fn re_election(seed: u64) {
         seed,
         "leader after everyone rejoined",
     );
+    sim.now()
 }
 
 /// Lab test 3, `TestManyElections2A` (7 servers, reliable network): 9 rounds (`ii` in 1..10),
@@ -121,12 +121,10 @@ fn re_election(seed: u64) {
 /// The lab's `rand.Int() % servers` comes from `LabRng`, seeded from the scenario's seed.
 #[test]
 fn many_elections_2a() {
-    for seed in seeds() {
-        many_elections(seed);
-    }
+    for_each_seed("many_elections_2a", many_elections);
 }
 
-fn many_elections(seed: u64) {
+fn many_elections(seed: u64) -> u64 {
     let servers = 7;
     let mut sim: Sim<u64> = cluster(servers, seed);
     let mut rng = LabRng::new(seed);
@@ -154,4 +152,5 @@ fn many_elections(seed: u64) {
     }
 
     check(sim.check_one_leader(), seed, "final leader");
+    sim.now()
 }

@@ -22,7 +22,10 @@ mod common;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use common::{check, cluster, lab_peer, seeds, LabRng, ELECTION_TIMEOUT_TICKS};
+use common::{
+    assert_within_lab_limit, check, cluster, for_each_seed, lab_peer, LabRng,
+    ELECTION_TIMEOUT_TICKS,
+};
 use pureraft::sim::Sim;
 use pureraft::{Command, LogIndex, NodeId, Payload, Role, Term};
 
@@ -51,11 +54,49 @@ fn await_leader<C: Command + Debug + Eq + Hash>(sim: &mut Sim<C>, seed: u64) -> 
     leader_now(sim).unwrap_or_else(|| unreachable!("seed {seed}: the leader just found"))
 }
 
-/// The next free index of `leader`'s log: where its next proposal must go.
-fn next_free_index<C: Command + Debug + Eq + Hash>(sim: &Sim<C>, leader: NodeId) -> LogIndex {
-    let raft = sim.raft(leader);
-    let raft = raft.unwrap_or_else(|| panic!("seed {}: leader {leader} is down", sim.seed()));
-    raft.last_index() + 1
+/// Where `leader`'s next proposal must go, judged from the other nodes' logs, not from the
+/// leader's: one past the highest index another node holds with the leader's entry there.
+/// First lets the leader's log reach the other connected nodes (up to one election timeout),
+/// so a fresh leader's no-op counts; a leader cut off from all of them is judged by what they
+/// held when it was cut off.
+fn next_free_index<C: Command + Debug + Eq + Hash>(sim: &mut Sim<C>, leader: NodeId) -> LogIndex {
+    let seed = sim.seed();
+    let others: Vec<NodeId> = sim
+        .ids()
+        .filter(|&id| id != leader && sim.is_connected(id) && sim.is_up(id))
+        .collect();
+    let tail = |sim: &Sim<C>| {
+        let raft = sim.raft(leader);
+        let raft = raft.unwrap_or_else(|| panic!("seed {seed}: leader {leader} is down"));
+        (raft.last_index(), raft.last_term())
+    };
+    if sim.is_connected(leader) {
+        sim.run_until(ELECTION_TIMEOUT_TICKS, |sim| {
+            let (index, term) = tail(sim);
+            others.iter().all(|&id| {
+                sim.raft(id)
+                    .is_some_and(|raft| raft.term_at(index) == Some(term))
+            })
+        });
+    }
+    let raft = sim.raft(leader).expect("checked above");
+    let shared = |other: NodeId| {
+        let theirs = sim.raft(other).map_or(0, |raft| raft.last_index());
+        (1..=theirs)
+            .rev()
+            .find(|&index| {
+                let their_term = sim.raft(other).and_then(|raft| raft.term_at(index));
+                their_term.is_some() && their_term == raft.term_at(index)
+            })
+            .unwrap_or(0)
+    };
+    let held = sim
+        .ids()
+        .filter(|&id| id != leader)
+        .map(shared)
+        .max()
+        .unwrap_or(0);
+    held + 1
 }
 
 /// The client commands in `node`'s log strictly between `after` and `before`.
@@ -124,12 +165,10 @@ fn term_changed<C: Command + Debug + Eq + Hash>(sim: &Sim<C>, term: Term) -> boo
 /// first leader, the port waits for it (up to `one()`'s 1,000 ticks) to learn that index.
 #[test]
 fn basic_agree_2b() {
-    for seed in seeds() {
-        basic_agree(seed);
-    }
+    for_each_seed("basic_agree_2b", basic_agree);
 }
 
-fn basic_agree(seed: u64) {
+fn basic_agree(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -137,7 +176,7 @@ fn basic_agree(seed: u64) {
     let mut previous: Option<LogIndex> = None;
     for k in 1..=iters {
         let leader = await_leader(&mut sim, seed);
-        let index = next_free_index(&sim, leader);
+        let index = next_free_index(&mut sim, leader);
         if let Some(previous) = previous {
             assert_eq!(
                 index,
@@ -159,6 +198,7 @@ fn basic_agree(seed: u64) {
         );
         previous = Some(xindex);
     }
+    sim.now()
 }
 
 // ----- 5. RPCBytes -----
@@ -172,12 +212,10 @@ fn basic_agree(seed: u64) {
 /// fixed headers, replies included, where the lab counts request arguments only: stricter).
 #[test]
 fn rpc_bytes_2b() {
-    for seed in seeds() {
-        rpc_bytes(seed);
-    }
+    for_each_seed("rpc_bytes_2b", rpc_bytes);
 }
 
-fn rpc_bytes(seed: u64) {
+fn rpc_bytes(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<Vec<u8>> = cluster(servers, seed);
     let mut rng = LabRng::new(seed);
@@ -190,7 +228,7 @@ fn rpc_bytes(seed: u64) {
     for _ in 0..iters {
         let command: Vec<u8> = (0..5000).map(|_| rng.next_u64() as u8).collect();
         let leader = await_leader(&mut sim, seed);
-        let index = next_free_index(&sim, leader);
+        let index = next_free_index(&mut sim, leader);
         assert_eq!(
             index,
             previous + 1,
@@ -213,6 +251,7 @@ fn rpc_bytes(seed: u64) {
         got <= expected + 50_000,
         "seed {seed}: too many RPC bytes; got {got}, expected {expected}"
     );
+    sim.now()
 }
 
 // ----- 6. FollowerFailure -----
@@ -226,12 +265,10 @@ fn rpc_bytes(seed: u64) {
 /// after 103 (only no-ops between).
 #[test]
 fn follower_failure_2b() {
-    for seed in seeds() {
-        follower_failure(seed);
-    }
+    for_each_seed("follower_failure_2b", follower_failure);
 }
 
-fn follower_failure(seed: u64) {
+fn follower_failure(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -253,7 +290,7 @@ fn follower_failure(seed: u64) {
     sim.disconnect(lab_peer(leader2, 2, servers));
 
     // Submit a command.
-    let expected = next_free_index(&sim, leader2);
+    let expected = next_free_index(&mut sim, leader2);
     let Some((index, _)) = sim.propose(leader2, 104) else {
         panic!("seed {seed}: leader rejected Start()");
     };
@@ -268,6 +305,7 @@ fn follower_failure(seed: u64) {
     // Check that command 104 did not commit.
     let (n, _) = sim.n_committed(index);
     assert_eq!(n, 0, "seed {seed}: {n} committed but no majority");
+    sim.now()
 }
 
 // ----- 7. LeaderFailure -----
@@ -280,12 +318,10 @@ fn follower_failure(seed: u64) {
 /// The lab checks index 4, the one after 103's; the port checks the index after 103's.
 #[test]
 fn leader_failure_2b() {
-    for seed in seeds() {
-        leader_failure(seed);
-    }
+    for_each_seed("leader_failure_2b", leader_failure);
 }
 
-fn leader_failure(seed: u64) {
+fn leader_failure(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -314,6 +350,7 @@ fn leader_failure(seed: u64) {
     // Check that command 104 did not commit.
     let (n, _) = sim.n_committed(index103 + 1);
     assert_eq!(n, 0, "seed {seed}: {n} committed but no majority");
+    sim.now()
 }
 
 // ----- 8. FailAgree -----
@@ -324,12 +361,10 @@ fn leader_failure(seed: u64) {
 /// `one()`'s retries (10 s = 1,000 ticks).
 #[test]
 fn fail_agree_2b() {
-    for seed in seeds() {
-        fail_agree(seed);
-    }
+    for_each_seed("fail_agree_2b", fail_agree);
 }
 
-fn fail_agree(seed: u64) {
+fn fail_agree(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -355,6 +390,7 @@ fn fail_agree(seed: u64) {
     check(sim.one(106, servers, true), seed, "one(106) with all");
     sim.run(ELECTION_TIMEOUT_TICKS);
     check(sim.one(107, servers, true), seed, "one(107) with all");
+    sim.now()
 }
 
 // ----- 9. FailNoAgree -----
@@ -370,12 +406,10 @@ fn fail_agree(seed: u64) {
 /// index with no client command but possibly 20 between 10 and it.
 #[test]
 fn fail_no_agree_2b() {
-    for seed in seeds() {
-        fail_no_agree(seed);
-    }
+    for_each_seed("fail_no_agree_2b", fail_no_agree);
 }
 
-fn fail_no_agree(seed: u64) {
+fn fail_no_agree(seed: u64) -> u64 {
     let servers = 5;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -387,7 +421,7 @@ fn fail_no_agree(seed: u64) {
         sim.disconnect(lab_peer(leader, k, servers));
     }
 
-    let expected = next_free_index(&sim, leader);
+    let expected = next_free_index(&mut sim, leader);
     let Some((index, _)) = sim.propose(leader, 20) else {
         panic!("seed {seed}: leader rejected Start()");
     };
@@ -410,7 +444,7 @@ fn fail_no_agree(seed: u64) {
     // The disconnected majority may have chosen a leader from among their own ranks,
     // forgetting index 2.
     let leader2 = check(sim.check_one_leader(), seed, "leader after repair");
-    let expected2 = next_free_index(&sim, leader2);
+    let expected2 = next_free_index(&mut sim, leader2);
     let Some((index2, _)) = sim.propose(leader2, 30) else {
         panic!("seed {seed}: leader2 rejected Start()");
     };
@@ -425,6 +459,7 @@ fn fail_no_agree(seed: u64) {
     );
 
     check(sim.one(1000, servers, true), seed, "one(1000) with all");
+    sim.now()
 }
 
 // ----- 10. ConcurrentStarts -----
@@ -436,12 +471,10 @@ fn fail_no_agree(seed: u64) {
 /// after 3 s (300 ticks), up to 5 tries; failing all is "term changed too often".
 #[test]
 fn concurrent_starts_2b() {
-    for seed in seeds() {
-        concurrent_starts(seed);
-    }
+    for_each_seed("concurrent_starts_2b", concurrent_starts);
 }
 
-fn concurrent_starts(seed: u64) {
+fn concurrent_starts(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -497,6 +530,7 @@ fn concurrent_starts(seed: u64) {
     }
 
     assert!(success, "seed {seed}: term changed too often");
+    sim.now()
 }
 
 // ----- 11. Rejoin -----
@@ -511,12 +545,10 @@ fn concurrent_starts(seed: u64) {
 /// none of those entries (identified by index and term) ended up committed.
 #[test]
 fn rejoin_2b() {
-    for seed in seeds() {
-        rejoin(seed);
-    }
+    for_each_seed("rejoin_2b", rejoin);
 }
 
-fn rejoin(seed: u64) {
+fn rejoin(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
 
@@ -563,6 +595,7 @@ fn rejoin(seed: u64) {
             "seed {seed}: L1's uncommitted entry ({index}, term {term}) was committed"
         );
     }
+    sim.now()
 }
 
 // ----- 12. Backup -----
@@ -577,12 +610,10 @@ fn rejoin(seed: u64) {
 /// lab's `rand.Int()`).
 #[test]
 fn backup_2b() {
-    for seed in seeds() {
-        backup(seed);
-    }
+    for_each_seed("backup_2b", backup);
 }
 
-fn backup(seed: u64) {
+fn backup(seed: u64) -> u64 {
     let servers = 5;
     let mut sim: Sim<u64> = cluster(servers, seed);
     let mut rng = LabRng::new(seed);
@@ -654,6 +685,7 @@ fn backup(seed: u64) {
         seed,
         "last one() with all",
     );
+    sim.now()
 }
 
 // ----- 13. Count -----
@@ -670,9 +702,7 @@ fn backup(seed: u64) {
 /// The lab waits for the first 10 of the 11 commands; the port waits for all 12 proposals.
 #[test]
 fn count_2b() {
-    for seed in seeds() {
-        count(seed);
-    }
+    for_each_seed("count_2b", count);
 }
 
 /// `count_2b` on seed 2105, found by a soak run (`PURERAFT_LAB_SEEDS=20000`): the 12
@@ -687,10 +717,10 @@ fn count_2b() {
 /// outstanding (the probe, or one of the pipelined appends, by its `prev_log_index`).
 #[test]
 fn count_2b_seed_2105() {
-    count(2105);
+    assert_within_lab_limit("count_2b", 2105, count(2105));
 }
 
-fn count(seed: u64) {
+fn count(seed: u64) -> u64 {
     let servers = 3;
     let mut sim: Sim<u64> = cluster(servers, seed);
     let mut rng = LabRng::new(seed);
@@ -782,4 +812,5 @@ fn count(seed: u64) {
         "seed {seed}: too many RPCs ({}) for 1 second of idleness",
         total3 - total2
     );
+    sim.now()
 }

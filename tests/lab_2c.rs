@@ -24,35 +24,13 @@
 mod common;
 
 use std::cell::Cell;
-use std::time::Instant;
 
 use common::{
-    check_one_leader, cluster, crash1, lab_peer, one, random_server, seeds, start1,
-    unreliable_cluster, LabRng, ELECTION_TIMEOUT_TICKS,
+    assert_within_lab_limit, check_one_leader, cluster, crash1, for_each_seed, lab_peer, one,
+    random_server, seeds, start1, unreliable_cluster, LabRng, ELECTION_TIMEOUT_TICKS,
 };
 use pureraft::sim::{NetworkConfig, Sim};
 use pureraft::{LogIndex, NodeId};
-
-/// The lab's per-test time limit (120 s), in ticks.
-const LAB_TEST_LIMIT_TICKS: u64 = 12_000;
-
-/// Runs `scenario` for every seed, checks the lab's per-test limit on the ticks it answers,
-/// and reports the simulated ticks and wall time of each seed (shown with `--nocapture`).
-fn for_each_seed(name: &str, scenario: impl Fn(u64) -> u64) {
-    for seed in seeds() {
-        let started = Instant::now();
-        let ticks = scenario(seed);
-        assert!(
-            ticks <= LAB_TEST_LIMIT_TICKS,
-            "{name}: took {ticks} ticks, more than the lab's 120 s ({LAB_TEST_LIMIT_TICKS} \
-             ticks) (seed {seed})"
-        );
-        eprintln!(
-            "{name}: seed {seed} passed in {ticks} ticks ({:.2?})",
-            started.elapsed()
-        );
-    }
-}
 
 /// The lab's `one(cmd, expected, true)` as a state machine, so that several can run at once
 /// in one thread (the lab runs them in goroutines). [`OneCall::poll`] is called before every
@@ -499,7 +477,7 @@ fn figure8_unreliable(seed: u64) -> u64 {
 #[test]
 fn figure8_unreliable_2c_seed_482() {
     let ticks = figure8_unreliable(482);
-    assert!(ticks <= LAB_TEST_LIMIT_TICKS, "seed 482 took {ticks} ticks");
+    assert_within_lab_limit("figure_8_unreliable_2c", 482, ticks);
 }
 
 /// The lab's churn client (`cfn` in `internalChurn`) as a state machine polled before every

@@ -52,12 +52,11 @@ mod common;
 
 use std::time::Instant;
 
-use common::{check_one_leader, crash1, lab_peer, one, seeds, start1, LabRng};
+use common::{
+    assert_within_lab_limit, check_one_leader, crash1, lab_peer, one, seeds, start1, LabRng,
+};
 use pureraft::sim::{NetworkConfig, Sim, SimConfig, SimStats};
 use pureraft::{LogIndex, NodeId};
-
-/// The lab's per-test time limit (120 s), in ticks.
-const LAB_TEST_LIMIT_TICKS: u64 = 12_000;
 
 /// The lab's `SnapShotInterval`: the host snapshots after every index i with
 /// `(i + 1) % 10 == 0`.
@@ -94,11 +93,7 @@ fn for_each_seed(name: &str, scenario: impl Fn(u64) -> Outcome) -> SimStats {
     for seed in seeds() {
         let started = Instant::now();
         let Outcome { ticks, stats } = scenario(seed);
-        assert!(
-            ticks <= LAB_TEST_LIMIT_TICKS,
-            "{name}: took {ticks} ticks, more than the lab's 120 s ({LAB_TEST_LIMIT_TICKS} \
-             ticks) (seed {seed})"
-        );
+        assert_within_lab_limit(name, seed, ticks);
         eprintln!(
             "{name}: seed {seed} passed in {ticks} ticks ({:.2?}): {} snapshots taken, {} \
              installed ({} chunks sent)",

@@ -29,7 +29,7 @@ fn chaos_run_with(config: SimConfig, level: u32, ticks: u64) -> Sim<u64> {
         sim.chaos_tick(&faults, &mut next);
     }
     sim.heal_all();
-    if let Err(failure) = sim.check_liveness(u64::MAX, 3_000) {
+    if let Err(failure) = sim.check_liveness(u64::MAX, sim.liveness_bound_ticks()) {
         panic!("{failure} (nodes {nodes}, fault level {level}, {ticks} ticks)");
     }
     sim

@@ -180,7 +180,7 @@ fn batching_hosts_keep_the_ordering_rule_seed_2() {
         sim.chaos_tick(&faults, &mut next);
     }
     sim.heal_all();
-    let bound = 10 * ELECTION_TIMEOUT_MAX_TICKS;
+    let bound = sim.liveness_bound_ticks();
     sim.check_liveness(u64::MAX, bound)
         .unwrap_or_else(|error| panic!("{error}"));
     assert!(sim.stats().steps_into_waiting_buffer > 1_000);

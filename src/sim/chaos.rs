@@ -2,6 +2,9 @@
 //! healed (after TigerBeetle's VOPR).
 
 use super::{NetworkConfig, Sim};
+
+/// See [`Sim::liveness_bound_ticks`].
+const LIVENESS_ELECTION_TIMEOUTS: u64 = 10;
 use crate::types::{LogIndex, NodeId, Role};
 
 /// How often each fault strikes, per million ticks (or per million batches for
@@ -155,8 +158,18 @@ impl Sim<u64> {
         self.heal();
     }
 
-    /// The liveness phase (DESIGN §3.7): with every fault healed, a leader is elected and a new
-    /// command commits on every node within `bound_ticks`. Answers its index.
+    /// The liveness bound of [`Sim::check_liveness`] in this set-up: 10 election timeouts at
+    /// their longest (600 ticks with the lab's timing). After healing, one timeout passes
+    /// before the first campaign, split votes cost a timeout each, and restarted nodes catch
+    /// up by entries or a snapshot. Soak runs need at most 2 (113 ticks was the most over
+    /// 1,200 property cases, tight flow-control bounds included), so a liveness regression of
+    /// 5x fails.
+    pub fn liveness_bound_ticks(&self) -> u64 {
+        LIVENESS_ELECTION_TIMEOUTS * 2 * self.config.node.election_ticks
+    }
+
+    /// The liveness phase (ARCHITECTURE.md §3.7): with every fault healed, a leader is elected
+    /// and a new command commits on every node within `bound_ticks`. Answers its index.
     pub fn check_liveness(&mut self, command: u64, bound_ticks: u64) -> Result<LogIndex, String> {
         let nodes = self.nodes.len();
         let deadline = self.now + bound_ticks;

@@ -900,13 +900,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 }
             }
         }
-        let (count, _) = self.n_committed(index);
+        let (count, value) = self.n_committed(index);
         if count < expected {
             self.fail(&format!(
                 "only {count} nodes of {expected} committed index {index}"
             ));
         }
-        None
+        value
     }
 
     /// The highest index applied by every node that is up, and by at least one node.

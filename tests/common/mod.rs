@@ -17,6 +17,32 @@ use pureraft::{Command, LogIndex, NodeId};
 /// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
 pub const ELECTION_TIMEOUT_TICKS: u64 = 100;
 
+/// The lab's per-test time limit (120 s), in ticks.
+pub const LAB_TEST_LIMIT_TICKS: u64 = 12_000;
+
+/// Fails the scenario `name` on `seed` if it took more than the lab's 120 s.
+pub fn assert_within_lab_limit(name: &str, seed: u64, ticks: u64) {
+    assert!(
+        ticks <= LAB_TEST_LIMIT_TICKS,
+        "{name}: took {ticks} ticks, more than the lab's 120 s ({LAB_TEST_LIMIT_TICKS} ticks) \
+         (seed {seed})"
+    );
+}
+
+/// Runs `scenario` for every seed, checks the lab's per-test limit on the ticks it answers,
+/// and reports the simulated ticks and wall time of each seed (shown with `--nocapture`).
+pub fn for_each_seed(name: &str, scenario: impl Fn(u64) -> u64) {
+    for seed in seeds() {
+        let started = std::time::Instant::now();
+        let ticks = scenario(seed);
+        assert_within_lab_limit(name, seed, ticks);
+        eprintln!(
+            "{name}: seed {seed} passed in {ticks} ticks ({:.2?})",
+            started.elapsed()
+        );
+    }
+}
+
 /// The seeds every scenario runs over: `0..n` with `n` from the environment variable
 /// `PURERAFT_LAB_SEEDS` (default 3; soak runs set it higher), or the one seed that
 /// `PURERAFT_LAB_SEED=k` names, to replay a failure.
