@@ -1,8 +1,8 @@
 //! Bad input to `Raft::step`, one test per row of the bad-input table (correctness reference,
 //! section 4) that applies without snapshots or membership changes, and more: each asserts no
-//! panic and no damage to state. The rule (DESIGN §2, "peers are untrusted input"): any one
-//! message may be dropped or rejected, but never causes a panic, a decrease of term, commit,
-//! match or applied index, a wrong change of the vote or the log.
+//! panic and no damage to state. The rule (ARCHITECTURE.md §2 and §4, "peers are untrusted
+//! input"): any one message may be dropped or rejected, but never causes a panic, a decrease
+//! of term, commit, match or applied index, a wrong change of the vote or the log.
 
 mod common;
 
@@ -525,8 +525,8 @@ fn restore_error(restored: Restored<u64>) -> InitError {
     Raft::<u64>::new(config(1), restored).unwrap_err()
 }
 
-/// DESIGN §1, restart: `Raft::new` validates what the host hands back and answers the right
-/// `RestoreError` instead of panicking.
+/// ARCHITECTURE.md §1, restart: `Raft::new` validates what the host hands back and answers the
+/// right `RestoreError` instead of panicking.
 #[test]
 fn invalid_restored_state_is_refused_with_the_right_error() {
     let mut gap = restored(1, None, &[1, 1]);
@@ -1138,10 +1138,10 @@ fn snapshot_taken_beyond_applied_or_not_newer_is_refused() {
     assert_eq!(follower.snapshot_index(), 4);
 }
 
-/// DESIGN §1, restart with a snapshot: `Raft::new` refuses a snapshot that covers nothing,
-/// lies beyond any log, has a term above the stored term, names other voters, or contradicts
-/// the stored entries, and a stored log that does not continue it, each with its own
-/// `RestoreError`.
+/// ARCHITECTURE.md §1, restart with a snapshot: `Raft::new` refuses a snapshot that covers
+/// nothing, lies beyond any log, has a term above the stored term, names other voters, or
+/// contradicts the stored entries, and a stored log that does not continue it, each with its
+/// own `RestoreError`.
 #[test]
 fn invalid_restored_snapshot_is_refused_with_the_right_error() {
     let with_snapshot = |term: Term, snapshot: Snapshot, entries: Vec<Entry<u64>>| Restored {

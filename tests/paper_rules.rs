@@ -789,7 +789,8 @@ fn leader_with_caught_up_followers(config: Config, both: bool) -> Node {
 
 /// Raft §5.3 / Figure 2, leaders: "send AppendEntries RPC with log entries starting at
 /// nextIndex"; with a caught-up follower the leader pipelines appends without waiting for
-/// answers, but never more than `max_inflight_appends` at once (bounded memory, DESIGN §2).
+/// answers, but never more than `max_inflight_appends` at once (bounded memory,
+/// ARCHITECTURE.md §2).
 #[test]
 fn leader_pipelines_at_most_max_inflight_appends() {
     let mut config = config(1);
@@ -832,7 +833,7 @@ fn replicate_eleven_entries(config: Config) -> Vec<Vec<Entry<u64>>> {
     appends.collect()
 }
 
-/// DESIGN §2, bounded everything: each append carries at most `max_entries_per_message`
+/// ARCHITECTURE.md §2, bounded everything: each append carries at most `max_entries_per_message`
 /// entries, and the log is still replicated whole.
 #[test]
 fn appends_carry_at_most_max_entries_per_message() {
@@ -846,8 +847,9 @@ fn appends_carry_at_most_max_entries_per_message() {
     assert!(appends.iter().all(|entries| entries.len() <= 3));
 }
 
-/// DESIGN §2, bounded everything: each append carries at most `max_bytes_per_message` bytes
-/// of payload (8 per `u64` command, so two commands per append here).
+/// ARCHITECTURE.md §2, bounded everything: each append carries at most
+/// `max_bytes_per_message` bytes of payload (8 per `u64` command, so two commands per append
+/// here).
 #[test]
 fn appends_carry_at_most_max_bytes_per_message() {
     let mut config = config(1);
@@ -1007,7 +1009,7 @@ fn non_leader_rejects_a_proposal_naming_the_known_leader() {
     assert_eq!(follower.last_index(), 0);
 }
 
-/// DESIGN §2, bounded everything: a leader holding `max_uncommitted_entries` uncommitted
+/// ARCHITECTURE.md §2, bounded everything: a leader holding `max_uncommitted_entries` uncommitted
 /// entries rejects proposals explicitly (never drops them silently), and accepts again once
 /// some commit.
 #[test]
@@ -1106,7 +1108,7 @@ fn run_script(seed: u64) -> (Vec<Actions>, pureraft::Status) {
     (actions, node.status())
 }
 
-/// DESIGN §2: same configuration, same state, same events: same actions, bit for bit (no
+/// ARCHITECTURE.md §2: same configuration, same state, same events: same actions, bit for bit (no
 /// clock, no global randomness; `Config::seed` is the only chance).
 #[test]
 fn same_config_state_and_events_give_identical_actions() {

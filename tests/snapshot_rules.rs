@@ -690,7 +690,7 @@ fn follower_within_the_trailing_window_catches_up_by_entries() {
 
 // ----- restart from a snapshot -----
 
-/// DESIGN §1, restart (`Restored::snapshot`): stored entries the snapshot covers are
+/// ARCHITECTURE.md §1, restart (`Restored::snapshot`): stored entries the snapshot covers are
 /// accepted and dropped; the node starts with commit = applied = the snapshot's index, its
 /// log's last entry is the snapshot's when nothing follows, and applying resumes at the
 /// snapshot's index + 1 (a one-node cluster commits on its own).

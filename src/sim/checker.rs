@@ -1,5 +1,5 @@
 //! The invariant checker: ghost state over the whole run, checked after every step and on
-//! every action a node emits (DESIGN §3, correctness.md §1).
+//! every action a node emits (ARCHITECTURE.md §3, correctness.md §1).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
