@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
-//!     [--snapshot-every K] [--batching] [--quiet]
+//!     [--snapshot-every K] [--batching] [--outage TICKS] [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -12,7 +12,9 @@
 //! entries (default 50; 0 turns snapshots off) and each node keeps 5 entries behind its
 //! snapshot, so a node that was away catches up by a chunked InstallSnapshot, shown in the
 //! timeline. With `--batching`, every host keeps one output buffer across steps, carries out a
-//! random prefix of it after each step and proposes some commands in batches. Every invariant
+//! random prefix of it after each step and proposes some commands in batches. With `--outage
+//! TICKS`, a random node now and then goes down for that long (about once per 20,000 ticks),
+//! and the summary reports what was sent to down nodes per heartbeat. Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
 //! replays the run and exits with status 1.
 
@@ -39,6 +41,7 @@ struct Args {
     snapshot_every: u64,
     quiet: bool,
     batching: bool,
+    outage: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         snapshot_every: 50,
         quiet: false,
         batching: false,
+        outage: 0,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -76,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = number("--seed")?,
             "--faults" => args.faults = number("--faults")? as u32,
             "--snapshot-every" => args.snapshot_every = number("--snapshot-every")?,
+            "--outage" => args.outage = number("--outage")?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -130,7 +135,12 @@ fn run(args: &Args) -> Result<(), String> {
     config.batching = args.batching;
     let mut sim: Sim<u64> = Sim::new(config);
     sim.record_timeline(true);
-    let faults = Faults::level(args.faults);
+    let mut faults = Faults::level(args.faults);
+    if args.outage > 0 {
+        // About one long outage per 20,000 ticks, besides the level's other faults.
+        faults.outage_per_million = 50;
+        faults.outage_ticks = args.outage;
+    }
     say!(
         "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}",
         args.nodes,
@@ -204,6 +214,14 @@ fn run(args: &Args) -> Result<(), String> {
         "  log held in memory     at most {} entries on any node",
         stats.peak_entries_held
     );
+    if stats.down_node_ticks > 0 {
+        let heartbeat_ticks = sim.config().node.heartbeat_ticks;
+        let (messages, bytes) = stats.to_down_nodes_per_heartbeat(heartbeat_ticks);
+        say!(
+            "  to down nodes          {messages:.2} messages and {bytes:.0} bytes per heartbeat interval a node was down (largest {} bytes)",
+            stats.largest_message_to_down_node
+        );
+    }
     if args.batching {
         say!(
             "  batching hosts         {} steps into a buffer still holding actions, {} actions left waiting after steps",
@@ -228,7 +246,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
-                 [--snapshot-every K] [--batching] [--quiet]"
+                 [--snapshot-every K] [--batching] [--outage TICKS] [--quiet]"
             );
             return ExitCode::from(2);
         }
@@ -238,12 +256,12 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => {
             eprintln!("FAILED: {failure}");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, if args.batching { " --batching" } else { "" });
             ExitCode::FAILURE
         }
         Err(_) => {
             eprintln!("FAILED: invariant violation or panic (message above)");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, if args.batching { " --batching" } else { "" });
             ExitCode::FAILURE
         }
     }

@@ -5,7 +5,7 @@ use super::{NetworkConfig, Sim};
 
 /// See [`Sim::liveness_bound_ticks`].
 const LIVENESS_ELECTION_TIMEOUTS: u64 = 10;
-use crate::types::{LogIndex, NodeId, Role};
+use crate::types::{LogIndex, NodeId};
 
 /// How often each fault strikes, per million ticks (or per million batches for
 /// `crash_in_batch_per_million`).
@@ -30,6 +30,11 @@ pub struct Faults {
     pub propose_per_million: u32,
     /// The network during the safety phase.
     pub network: NetworkConfig,
+    /// A long outage begins: a random running node goes down for `outage_ticks` ticks, then
+    /// restarts (random restarts leave it down meanwhile). One outage at a time.
+    pub outage_per_million: u32,
+    /// How long an outage lasts, in ticks.
+    pub outage_ticks: u64,
 }
 
 impl Faults {
@@ -45,6 +50,19 @@ impl Faults {
             pause_per_million: 0,
             propose_per_million: 200_000,
             network: NetworkConfig::reliable(),
+            outage_per_million: 0,
+            outage_ticks: 0,
+        }
+    }
+
+    /// Steady load and one node down for `ticks` ticks at a time, nothing else: a client
+    /// proposes every tick on a reliable network, and the first outage begins at once.
+    pub fn long_outage(ticks: u64) -> Self {
+        Faults {
+            propose_per_million: 1_000_000,
+            outage_per_million: 1_000_000,
+            outage_ticks: ticks,
+            ..Self::none()
         }
     }
 
@@ -71,6 +89,8 @@ impl Faults {
                 },
                 _ => NetworkConfig::hostile(),
             },
+            outage_per_million: 0,
+            outage_ticks: 0,
         }
     }
 }
@@ -89,8 +109,24 @@ impl Sim<u64> {
             // Keep a majority able to run most of the time, but not always.
             self.crash(id);
         }
+        match self.outage {
+            Some((id, until)) if self.now >= until => {
+                self.outage = None;
+                self.restart(id);
+            }
+            Some(_) => {}
+            None => {
+                if self.chance(faults.outage_per_million) {
+                    if let Some(id) = self.random_node(|sim, id| sim.is_up(id)) {
+                        self.crash(id);
+                        self.outage = Some((id, self.now + faults.outage_ticks));
+                    }
+                }
+            }
+        }
         if self.chance(faults.restart_per_million) {
-            if let Some(id) = self.random_node(|sim, id| !sim.is_up(id)) {
+            let outage = self.outage.map(|(id, _)| id);
+            if let Some(id) = self.random_node(|sim, id| !sim.is_up(id) && Some(id) != outage) {
                 self.restart(id);
             }
         }
@@ -148,6 +184,7 @@ impl Sim<u64> {
     pub fn heal_all(&mut self) {
         self.set_crash_in_batch(0);
         self.crash_plan = None;
+        self.outage = None;
         self.set_network(NetworkConfig::reliable());
         let ids: Vec<NodeId> = self.ids().collect();
         for id in ids {
@@ -195,23 +232,6 @@ impl Sim<u64> {
             "liveness: no commit of {command} within {bound_ticks} ticks after healing (seed {})",
             self.seed()
         ))
-    }
-
-    /// True if node `id` is up and leads `term`.
-    pub fn leads(&self, id: NodeId, term: crate::types::Term) -> bool {
-        self.raft(id)
-            .is_some_and(|raft| raft.role() == Role::Leader && raft.term() == term)
-    }
-
-    /// The running node of the highest term that believes it leads, if any.
-    pub fn believed_leader(&self) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|node| !node.paused)
-            .filter_map(|node| node.raft.as_ref())
-            .filter(|raft| raft.role() == Role::Leader)
-            .max_by_key(|raft| raft.term())
-            .map(|raft| raft.id())
     }
 
     fn chance(&mut self, per_million: u32) -> bool {

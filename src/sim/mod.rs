@@ -245,6 +245,17 @@ pub struct SimStats {
     pub peak_entries_held: u64,
     /// Batching hosts: steps taken while earlier actions still waited in the node's buffer.
     pub steps_into_waiting_buffer: u64,
+    /// Ticks during which a node was down, summed over nodes (two nodes down for ten ticks
+    /// count twenty).
+    pub down_node_ticks: u64,
+    /// Messages sent to a node that was down when they were sent.
+    pub messages_to_down_nodes: u64,
+    /// Their bytes (`Message::size_bytes`).
+    pub bytes_to_down_nodes: u64,
+    /// The largest of them, in bytes.
+    pub largest_message_to_down_node: u64,
+    /// Snapshot bytes carried by `InstallSnapshot` chunks (their data only).
+    pub snapshot_bytes_sent: u64,
     /// Batching hosts: actions left waiting in a buffer after a step, summed over steps.
     pub actions_left_waiting: u64,
 }
@@ -254,6 +265,20 @@ impl SimStats {
     /// messages.
     pub fn faults(&self) -> u64 {
         self.crashes + self.partitions + self.messages_dropped + self.messages_duplicated
+    }
+
+    /// Messages and bytes sent to down nodes per heartbeat interval of `heartbeat_ticks` that
+    /// a node spent down: what a node that never answers costs its leader. (0, 0) if no node
+    /// was down.
+    pub fn to_down_nodes_per_heartbeat(&self, heartbeat_ticks: u64) -> (f64, f64) {
+        if self.down_node_ticks == 0 {
+            return (0.0, 0.0);
+        }
+        let heartbeats = self.down_node_ticks as f64 / heartbeat_ticks as f64;
+        (
+            self.messages_to_down_nodes as f64 / heartbeats,
+            self.bytes_to_down_nodes as f64 / heartbeats,
+        )
     }
 }
 
@@ -326,6 +351,8 @@ pub struct Sim<C> {
     crash_in_batch_per_million: u32,
     crash_plan: Option<(NodeId, usize, BatchKind)>,
     last_planned_crash: Option<(usize, usize)>,
+    /// A long outage of the chaos driver: the node down, and the tick it restarts at.
+    outage: Option<(NodeId, u64)>,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
     /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
@@ -350,6 +377,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             crash_in_batch_per_million: 0,
             crash_plan: None,
             last_planned_crash: None,
+            outage: None,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
             debug_trace: VecDeque::new(),
@@ -389,6 +417,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     }
 
     // ----- inspection -----
+
+    /// The set-up of this simulation.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
 
     /// The seed this run replays from.
     pub fn seed(&self) -> u64 {
@@ -512,6 +545,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     pub fn tick(&mut self) {
         self.now += 1;
         self.stats.ticks += 1;
+        let down = self.nodes.iter().filter(|node| node.raft.is_none()).count();
+        self.stats.down_node_ticks += down as u64;
         self.deliver_due();
         for position in 0..self.nodes.len() {
             let node = &self.nodes[position];
@@ -766,6 +801,23 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             "expected one leader, got none (seed {})",
             self.seed()
         ))
+    }
+
+    /// True if node `id` is up and leads `term`.
+    pub fn leads(&self, id: NodeId, term: crate::types::Term) -> bool {
+        self.raft(id)
+            .is_some_and(|raft| raft.role() == Role::Leader && raft.term() == term)
+    }
+
+    /// The running node of the highest term that believes it leads, if any.
+    pub fn believed_leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|node| !node.paused)
+            .filter_map(|node| node.raft.as_ref())
+            .filter(|raft| raft.role() == Role::Leader)
+            .max_by_key(|raft| raft.term())
+            .map(|raft| raft.id())
     }
 
     /// The lab's `checkTerms`: every connected, running node is in the same term.
@@ -1162,10 +1214,23 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 );
                 self.check(result);
                 self.stats.messages_sent += 1;
-                if let Message::InstallSnapshot { .. } = message {
+                if let Message::InstallSnapshot { chunk, .. } = &message {
                     self.stats.snapshot_chunks_sent += 1;
+                    self.stats.snapshot_bytes_sent += chunk.data.len() as u64;
                 }
-                self.stats.bytes_sent += message.size_bytes() as u64;
+                let bytes = message.size_bytes() as u64;
+                self.stats.bytes_sent += bytes;
+                let receiver_down = self
+                    .nodes
+                    .iter()
+                    .any(|node| node.id == to && node.raft.is_none());
+                if receiver_down {
+                    let stats = &mut self.stats;
+                    stats.messages_to_down_nodes += 1;
+                    stats.bytes_to_down_nodes += bytes;
+                    stats.largest_message_to_down_node =
+                        stats.largest_message_to_down_node.max(bytes);
+                }
                 if message.is_request() {
                     self.stats.rpcs_sent += 1;
                 }
