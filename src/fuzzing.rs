@@ -109,6 +109,7 @@ enum FuzzEvent {
         term: i8,
         index: i8,
         next_offset: u8,
+        answered_offset: u8,
     },
     SnapshotDone {
         from: u8,
@@ -297,12 +298,14 @@ impl FuzzEvent {
                 term: t,
                 index,
                 next_offset,
+                answered_offset,
             } => {
                 let message = Message::InstallSnapshotResponse {
                     term: near(term, t),
                     snapshot_index: near(node.snapshot_index(), index),
                     outcome: SnapshotOutcome::Receiving {
                         next_offset: u64::from(next_offset),
+                        answered_offset: u64::from(answered_offset),
                     },
                 };
                 receive(from, message)

@@ -89,6 +89,23 @@
 //!   ([`Config::max_snapshot_bytes`], checked against the size each chunk declares) all have
 //!   bounds.
 //!
+//! ## Followers that do not answer
+//!
+//! A leader sends a follower entries or snapshot bytes when they are new to it (at most
+//! `max_inflight_appends` appends or `max_inflight_snapshot_chunks` chunks unanswered), and
+//! sends them again only when one of the follower's answers shows it lacks them: a rejection of an
+//! append, an answer to a snapshot chunk that came after bytes it does not hold. Nothing is
+//! sent again on a timer. Every heartbeat interval each follower gets one small message whose
+//! size does not depend on the entries' or the snapshot's: a heartbeat; or, to a follower whose
+//! appends made no progress, an empty append from the last index sent; or, to a follower being
+//! probed, the probe again without its entries; or, during a transfer, a snapshot chunk without
+//! data at the end of what was sent. Each asks the follower where it is, so its answer (the
+//! first one after it comes back, say) starts its catch-up at once. A follower that has not
+//! answered in the last two heartbeat intervals is never sent a snapshot: the answer to its
+//! probe starts the transfer. So a follower that is down costs its leader one message of a few
+//! dozen bytes per heartbeat, however large the log or the snapshot, and one that is alive but
+//! slow is never sent the same bytes twice within a round trip of its answers.
+//!
 //! ## Testing
 //!
 //! Feature `sim` adds `sim`, a deterministic cluster simulator with an invariant checker,

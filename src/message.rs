@@ -119,6 +119,10 @@ pub enum SnapshotOutcome {
     Receiving {
         /// The offset of the next chunk the follower can use.
         next_offset: u64,
+        /// The offset of the chunk this answers. Above `next_offset`, it shows the bytes
+        /// between them, sent before that chunk, never arrived (or have not yet): the
+        /// evidence on which the leader sends them again.
+        answered_offset: u64,
     },
     /// The transfer is over: the follower installed the snapshot, or did not need it, and its
     /// log matches the leader's up to and including `match_index`, durably.

@@ -9,7 +9,8 @@ use crate::types::{LogIndex, NodeId, Snapshot};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ProgressState {
     /// Where the follower's log matches is unknown: one append at a time, each waiting for its
-    /// answer (or for the next heartbeat, if it was lost).
+    /// answer. If it gets none, each heartbeat sends the probe again without its entries; the
+    /// entries go with the answer.
     Probe {
         /// An append was sent and is not answered yet.
         waiting: bool,
@@ -38,15 +39,26 @@ pub(crate) struct Transfer {
     pub(crate) acked_at_heartbeat: u64,
     /// Heartbeat intervals in a row without progress.
     pub(crate) stalled_heartbeats: u32,
-    /// `sent` when chunks were last sent again after a duplicate answer: further duplicates
-    /// resend nothing until `acked` passes it (one resend per window, as TCP's NewReno).
+    /// `sent` when chunks were last sent again on an answer that showed a gap: answers to the
+    /// chunks sent before show the same gap, so they resend nothing until `acked` passes it
+    /// (one resend per window, as TCP's NewReno) or a probe went out since.
     pub(crate) recover: u64,
+    /// A probe (a chunk without data, at `sent`) went out since the last resend: a heartbeat
+    /// interval passed without progress, and a gap shown now is fresh evidence.
+    pub(crate) probed_since_resend: bool,
 }
 
 impl Transfer {
     /// The snapshot's last index.
     pub(crate) fn index(&self) -> LogIndex {
         self.snapshot.meta.last_index
+    }
+
+    /// The follower lacks the bytes from `offset` on: send them again from there.
+    pub(crate) fn restart_from(&mut self, offset: u64) {
+        self.acked = offset;
+        self.sent = offset;
+        self.final_sent = false;
     }
 }
 
@@ -69,8 +81,9 @@ pub(crate) struct Progress {
     inflight_max: usize,
     /// The highest commit index sent to the follower this term.
     pub(crate) commit_sent: LogIndex,
-    /// `match_index` at the previous heartbeat, to notice a pipeline whose appends were lost.
-    pub(crate) match_at_heartbeat: LogIndex,
+    /// The last index sent at the previous heartbeat: if the follower has not acknowledged it
+    /// a whole heartbeat interval later, its pipeline may have lost an append.
+    pub(crate) sent_at_heartbeat: LogIndex,
     /// The snapshot being sent (Snapshot state only).
     pub(crate) transfer: Option<Transfer>,
     /// The follower installed our snapshot and catches up by entries from its index: the
@@ -96,12 +109,17 @@ impl Progress {
             inflight_base: 0,
             inflight_max,
             commit_sent: 0,
-            match_at_heartbeat: 0,
+            sent_at_heartbeat: 0,
             transfer: None,
             catching_up: false,
             heard: false,
             silent_heartbeats: 0,
         }
+    }
+
+    /// True if the follower answered in this heartbeat interval or the one before.
+    pub(crate) fn heard_recently(&self) -> bool {
+        self.heard || self.silent_heartbeats == 0
     }
 
     /// True if no append may be sent now.
@@ -176,6 +194,7 @@ impl Progress {
             acked_at_heartbeat: 0,
             stalled_heartbeats: 0,
             recover: 0,
+            probed_since_resend: false,
         });
     }
 
@@ -195,12 +214,10 @@ impl Progress {
                 if self.inflight.is_empty() {
                     return false;
                 }
-                // The prevs of the appends in flight: the base, then every last but the newest.
+                // The prevs of the appends in flight: the base, then every last; the newest
+                // last is the prev of the leader's tail probe.
                 rejected_index == self.inflight_base
-                    || self
-                        .inflight
-                        .binary_search(&rejected_index)
-                        .is_ok_and(|position| position + 1 < self.inflight.len())
+                    || self.inflight.binary_search(&rejected_index).is_ok()
             }
         }
     }
@@ -214,13 +231,11 @@ impl Progress {
         self.next_index = next_index;
     }
 
-    /// A heartbeat interval passed: an unanswered probe may be sent again; a follower silent
-    /// for `silent_limit` intervals in a row no longer holds compaction back.
+    /// A heartbeat interval passed: a follower silent for `silent_limit` intervals in a row
+    /// no longer holds compaction back. (An unanswered probe stays unanswered: only an answer
+    /// lets entries go again.)
     pub(crate) fn heartbeat_elapsed(&mut self, silent_limit: u32) {
-        if let ProgressState::Probe { .. } = self.state {
-            self.state = ProgressState::Probe { waiting: false };
-        }
-        self.match_at_heartbeat = self.match_index;
+        self.sent_at_heartbeat = self.next_index - 1;
         if self.heard {
             self.silent_heartbeats = 0;
         } else {

@@ -274,9 +274,11 @@ struct Incoming {
     data: Vec<u8>,
 }
 
-/// After this many heartbeat intervals in a row without an acknowledged chunk, a snapshot
+/// After more than this many heartbeat intervals in a row in which a follower did not answer
+/// at all (or four times as many in which its snapshot transfer made no progress), the
 /// transfer is dropped, releasing what it held back from compaction; the follower is probed
-/// again and gets the latest snapshot if it still needs one.
+/// again and gets the latest snapshot on its answer. A follower silent as long no longer holds
+/// compaction back after a transfer either (`Progress::catching_up`).
 const SNAPSHOT_STALL_LIMIT: u32 = 4;
 
 /// The highest snapshot index accepted, from a peer or at restart: like `TERM_MAX`, far beyond
@@ -791,7 +793,10 @@ impl<C: Command> Raft<C> {
                 self.send_append_response(from, outcome, out);
             }
             Message::InstallSnapshot { chunk, .. } => {
-                let outcome = SnapshotOutcome::Receiving { next_offset: 0 };
+                let outcome = SnapshotOutcome::Receiving {
+                    next_offset: 0,
+                    answered_offset: chunk.offset,
+                };
                 self.send_snapshot_response(from, chunk.meta.last_index, outcome, out);
             }
             Message::RequestVoteResponse { .. }
@@ -998,14 +1003,20 @@ impl<C: Command> Raft<C> {
         }
         let Some(incoming) = self.incoming.as_mut().filter(|_| offset == 0 || continues) else {
             // A later chunk of a transfer we do not hold: ask for it from the start.
-            let outcome = SnapshotOutcome::Receiving { next_offset: 0 };
+            let outcome = SnapshotOutcome::Receiving {
+                next_offset: 0,
+                answered_offset: offset,
+            };
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         };
         let held = incoming.data.len() as u64;
         if offset != held {
             // Out of order (a chunk was lost or reordered): ask for the next one we can use.
-            let outcome = SnapshotOutcome::Receiving { next_offset: held };
+            let outcome = SnapshotOutcome::Receiving {
+                next_offset: held,
+                answered_offset: offset,
+            };
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
@@ -1020,7 +1031,10 @@ impl<C: Command> Raft<C> {
         incoming.data.extend_from_slice(&data);
         if (incoming.data.len() as u64) < incoming.size {
             let next_offset = incoming.data.len() as u64;
-            let outcome = SnapshotOutcome::Receiving { next_offset };
+            let outcome = SnapshotOutcome::Receiving {
+                next_offset,
+                answered_offset: offset,
+            };
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
@@ -1210,27 +1224,33 @@ impl<C: Command> Raft<C> {
         self.progress[slot].heard = true;
         match outcome {
             SnapshotOutcome::Done { match_index } => self.handle_accepted(slot, match_index, out),
-            SnapshotOutcome::Receiving { next_offset } => {
+            SnapshotOutcome::Receiving {
+                next_offset,
+                answered_offset,
+            } => {
                 let Some(transfer) = self.progress[slot].transfer.as_mut() else {
                     return;
                 };
-                // Only news moves the transfer: a stale, duplicated or out-of-order answer
-                // changes nothing (a lost chunk is sent again at the next heartbeat).
                 let size = transfer.snapshot.data.len() as u64;
                 if transfer.index() != snapshot_index || next_offset > size {
                     return;
                 }
                 if next_offset <= transfer.acked {
-                    // No news. An answer that repeats `acked` while later chunks are out means
-                    // the follower dropped one that came out of order: send again from there,
-                    // once per window (a lost chunk is also sent again at the next heartbeat).
-                    let lost = next_offset == transfer.acked
-                        && transfer.sent > transfer.acked
-                        && transfer.acked >= transfer.recover;
-                    if lost {
+                    // No news, unless the answer shows a gap: the chunk it answers came after
+                    // bytes the follower lacks. Either they were lost: send again from there,
+                    // once per window (further answers to the window show the same gap) or, if
+                    // the resent chunks made no progress by the next heartbeat, once more on
+                    // the answer to its probe. Or the follower holds less than it acknowledged,
+                    // answering a chunk at or past that (it restarted): from where it is.
+                    let fresh = transfer.acked >= transfer.recover || transfer.probed_since_resend;
+                    let lost =
+                        next_offset == transfer.acked && transfer.sent > transfer.acked && fresh;
+                    let forgotten =
+                        next_offset < transfer.acked && answered_offset >= transfer.acked;
+                    if answered_offset > next_offset && (lost || forgotten) {
                         transfer.recover = transfer.sent;
-                        transfer.sent = transfer.acked;
-                        transfer.final_sent = false;
+                        transfer.probed_since_resend = false;
+                        transfer.restart_from(next_offset);
                         self.send_chunks(slot, out);
                     }
                     return;
@@ -1257,6 +1277,11 @@ impl<C: Command> Raft<C> {
             debug_assert!(false, "a compacted log always has a snapshot");
             return false;
         };
+        if !self.progress[slot].heard_recently() {
+            // No snapshot to a follower that has not answered lately: its next answer to a
+            // probe starts the transfer.
+            return false;
+        }
         self.progress[slot].become_snapshot(snapshot);
         self.send_chunks(slot, out);
         true
@@ -1300,14 +1325,17 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// A heartbeat interval passed during a transfer to `slot`: if no chunk was acknowledged
-    /// since the last one, send one chunk again from the last acknowledged byte (the window
-    /// reopens with its answer, so a follower that is down costs one chunk per heartbeat);
-    /// after `SNAPSHOT_STALL_LIMIT` such intervals, drop the transfer and probe afresh.
+    /// A heartbeat interval passed during a transfer to `slot`. If no chunk was acknowledged
+    /// since the last one, a chunk without data from the end of what was sent asks the
+    /// follower where it is; its answer sends again what it lacks. After more than
+    /// `SNAPSHOT_STALL_LIMIT` intervals in a row in which the follower did not answer at all
+    /// (or four times as many without progress, whatever the answers), the transfer is
+    /// dropped, releasing what it held back from compaction, and the follower is probed again.
     #[cold]
     #[inline(never)]
     fn snapshot_heartbeat(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
         let progress = &mut self.progress[slot];
+        let silent = progress.silent_heartbeats > SNAPSHOT_STALL_LIMIT;
         let Some(transfer) = progress.transfer.as_mut() else {
             return;
         };
@@ -1318,16 +1346,25 @@ impl<C: Command> Raft<C> {
             return;
         }
         transfer.stalled_heartbeats += 1;
-        if transfer.stalled_heartbeats > SNAPSHOT_STALL_LIMIT {
+        if silent || transfer.stalled_heartbeats > 4 * SNAPSHOT_STALL_LIMIT {
             let next_index = progress.match_index + 1;
             progress.become_probe(next_index);
             self.compact();
-            self.send_append(slot, true, out);
+            self.send_probe(slot, out);
             return;
         }
-        transfer.sent = transfer.acked;
-        transfer.final_sent = false;
-        self.send_chunks_up_to(slot, 1, out);
+        transfer.probed_since_resend = true;
+        let message = Message::InstallSnapshot {
+            term: self.term,
+            chunk: Box::new(SnapshotChunk {
+                meta: transfer.snapshot.meta.clone(),
+                size: transfer.snapshot.data.len() as u64,
+                offset: transfer.sent,
+                data: Vec::new(),
+            }),
+        };
+        let to = progress.id;
+        out.push(Action::Send { to, message });
     }
 
     // ----- snapshots and compaction -----
@@ -1659,27 +1696,57 @@ impl<C: Command> Raft<C> {
         });
     }
 
+    /// A heartbeat interval passed: one small message to every follower, never entries or
+    /// snapshot bytes (see the crate docs, "Followers that do not answer"). A follower
+    /// replicating normally gets a heartbeat; one that has not acknowledged an append sent a
+    /// whole interval ago, an empty append from the last index sent, whose answer shows what
+    /// it lacks; one being probed,
+    /// the probe again, without its entries; one receiving a snapshot, a chunk without data
+    /// if the transfer made no progress.
     fn broadcast_heartbeat(&mut self, out: &mut Vec<Action<C>>) {
         for slot in 0..self.progress.len() {
             let progress = &mut self.progress[slot];
             let stalled = progress.state == ProgressState::Replicate
                 && progress.has_inflight()
-                && progress.match_index == progress.match_at_heartbeat;
-            if stalled {
-                // No answer for a whole heartbeat interval: assume the pipeline was lost and
-                // probe again from the last index the follower is known to hold.
-                let next_index = progress.match_index + 1;
-                progress.become_probe(next_index);
-            }
+                && progress.match_index < progress.sent_at_heartbeat;
             progress.heartbeat_elapsed(SNAPSHOT_STALL_LIMIT);
             match progress.state {
+                ProgressState::Replicate if stalled => self.send_tail_probe(slot, out),
                 ProgressState::Replicate => self.send_heartbeat(slot, out),
-                ProgressState::Probe { .. } => {
-                    self.send_append(slot, true, out);
-                }
+                ProgressState::Probe { .. } => self.send_probe(slot, out),
                 ProgressState::Snapshot => self.snapshot_heartbeat(slot, out),
             }
         }
+    }
+
+    /// An append to `slot` went unacknowledged for a heartbeat interval: an empty append from
+    /// the last index sent. A follower that holds everything accepts it; one that lost an
+    /// append rejects it, and that answer, the evidence of the gap, sends the entries again.
+    fn send_tail_probe(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let last_sent = self.progress[slot].next_index - 1;
+        if last_sent < self.log.base_index() {
+            // Compacted past what was sent: the follower needs the snapshot unless it holds
+            // the compacted prefix. A probe from its end asks.
+            let next_index = self.progress[slot].match_index + 1;
+            self.progress[slot].become_probe(next_index);
+            self.send_probe(slot, out);
+            return;
+        }
+        self.push_append(slot, last_sent, Entries::new(), out);
+    }
+
+    /// The probe to `slot`, again, without entries: the entries go with the answer, which
+    /// shows where the follower's log matches. Below the compacted prefix, the probe starts
+    /// at its end, and a follower that lacks it is sent the snapshot on its answer.
+    fn send_probe(&mut self, slot: usize, out: &mut Vec<Action<C>>) {
+        let base_index = self.log.base_index();
+        let progress = &mut self.progress[slot];
+        if progress.next_index <= base_index {
+            progress.become_probe(base_index + 1);
+        }
+        let prev_log_index = progress.next_index - 1;
+        progress.sent(prev_log_index);
+        self.push_append(slot, prev_log_index, Entries::new(), out);
     }
 
     /// Figure 2, leaders: "If there exists an N such that N > commitIndex, a majority of

@@ -891,7 +891,7 @@ fn malformed_snapshot_chunks_change_no_state() {
             // Nothing of it was kept: its continuation is not taken as one.
             let message = chunk(2, snapshot_meta(20, 1), 1, b"y", 2);
             let actions = receive(&mut follower, 2, message);
-            let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+            let answer = (2, 20, wants(0, 1));
             assert_eq!(snapshot_answers(&actions, 2), vec![answer], "{name}");
         }
     }
@@ -928,7 +928,7 @@ fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() 
             3,
             chunk(1, snapshot_meta(20, 1), offset, b"abcd", size),
         );
-        let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+        let answer = (2, 20, wants(0, offset));
         assert_eq!(actions.len(), 1, "{actions:?}");
         assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
         assert_eq!(whole(&follower), before);
@@ -944,7 +944,7 @@ fn snapshot_chunk_from_a_stale_term_is_refused_with_our_term_and_nothing_kept() 
         2,
         chunk(2, snapshot_meta(20, 1), 4, b"efgh", 8),
     );
-    let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+    let answer = (2, 20, wants(0, 4));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     assert!(installed_snapshots(&actions).is_empty());
 }
@@ -966,13 +966,13 @@ fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
             installed,
         )
     };
-    let want = |next_offset| Some(SnapshotOutcome::Receiving { next_offset });
-    assert_eq!(send(4, b"efgh"), (want(0), vec![]), "no transfer held");
-    assert_eq!(send(0, b"abcd"), (want(4), vec![]));
-    assert_eq!(send(0, b"abcd"), (want(4), vec![]), "duplicate");
-    assert_eq!(send(8, b"ij"), (want(4), vec![]), "skips ahead");
-    assert_eq!(send(2, b"cdef"), (want(4), vec![]), "overlaps");
-    assert_eq!(send(4, b"efgh"), (want(8), vec![]));
+    let want = |next_offset, answered_offset| Some(wants(next_offset, answered_offset));
+    assert_eq!(send(4, b"efgh"), (want(0, 4), vec![]), "no transfer held");
+    assert_eq!(send(0, b"abcd"), (want(4, 0), vec![]));
+    assert_eq!(send(0, b"abcd"), (want(4, 0), vec![]), "duplicate");
+    assert_eq!(send(8, b"ij"), (want(4, 8), vec![]), "skips ahead");
+    assert_eq!(send(2, b"cdef"), (want(4, 2), vec![]), "overlaps");
+    assert_eq!(send(4, b"efgh"), (want(8, 4), vec![]));
     let done = Some(SnapshotOutcome::Done { match_index: 20 });
     let snapshot = snapshot_of(20, 2, b"abcdefghij");
     assert_eq!(send(8, b"ij"), (done, vec![snapshot.clone()]));
@@ -996,14 +996,14 @@ fn out_of_order_and_duplicate_snapshot_chunks_are_not_kept() {
         2,
         chunk(2, snapshot_meta(21, 2), 0, b"WXYZ", 5),
     );
-    let answer = (2, 21, SnapshotOutcome::Receiving { next_offset: 4 });
+    let answer = (2, 21, wants(4, 0));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     let actions = receive(
         &mut follower,
         2,
         chunk(2, snapshot_meta(20, 2), 4, b"efgh", 8),
     );
-    let answer = (2, 20, SnapshotOutcome::Receiving { next_offset: 0 });
+    let answer = (2, 20, wants(0, 4));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     let actions = receive(&mut follower, 2, chunk(2, snapshot_meta(21, 2), 4, b"!", 5));
     assert_eq!(
@@ -1032,15 +1032,15 @@ fn snapshot_responses_that_answer_nothing_are_ignored() {
     assert_eq!(offsets, vec![0, 4], "two chunks of 4 bytes in flight");
     let before = whole(&leader);
     let ignored = [
-        ("unknown peer", 9, receiving(2, 10, 4)),
+        ("unknown peer", 9, receiving(2, 10, 4, 4)),
         ("unknown peer, done", 9, snapshot_done(2, 10, 11)),
         ("unknown peer, higher term", 9, snapshot_done(7, 10, 11)),
-        ("stale term", 2, receiving(1, 10, 4)),
+        ("stale term", 2, receiving(1, 10, 4, 4)),
         ("stale term, done", 2, snapshot_done(1, 10, 11)),
-        ("another snapshot", 2, receiving(2, 9, 4)),
-        ("a later snapshot", 2, receiving(2, 11, 4)),
-        ("beyond the snapshot's bytes", 2, receiving(2, 10, 11)),
-        ("u64::MAX", 2, receiving(2, 10, u64::MAX)),
+        ("another snapshot", 2, receiving(2, 9, 4, 4)),
+        ("a later snapshot", 2, receiving(2, 11, 4, 4)),
+        ("beyond the snapshot's bytes", 2, receiving(2, 10, 11, 11)),
+        ("u64::MAX", 2, receiving(2, 10, u64::MAX, u64::MAX)),
         ("done beyond the log", 2, snapshot_done(2, 10, 12)),
         ("done at u64::MAX", 2, snapshot_done(2, 10, u64::MAX)),
     ];
@@ -1055,15 +1055,15 @@ fn snapshot_responses_that_answer_nothing_are_ignored() {
 
     // No news while chunks are out: the follower dropped one that came out of order. The
     // leader sends again from the last acknowledged byte, once per window.
-    let actions = receive(&mut leader, 2, receiving(2, 10, 0));
+    let actions = receive(&mut leader, 2, receiving(2, 10, 0, 4));
     let offsets: Vec<u64> = chunks_to(&actions, 2).iter().map(|c| c.offset).collect();
     assert_eq!(offsets, vec![0, 4], "sent again from the acknowledged byte");
-    let actions = receive(&mut leader, 2, receiving(2, 10, 0));
+    let actions = receive(&mut leader, 2, receiving(2, 10, 0, 4));
     assert!(actions.is_empty(), "once per window: {actions:?}");
     assert_eq!(match_index_of(&leader, 2), 0);
 
     // The transfer is intact: a true acknowledgement releases the last chunk.
-    let actions = receive(&mut leader, 2, receiving(2, 10, 4));
+    let actions = receive(&mut leader, 2, receiving(2, 10, 4, 0));
     let chunks = chunks_to(&actions, 2);
     assert_eq!(chunks.len(), 1, "{actions:?}");
     assert_eq!(
@@ -1082,7 +1082,7 @@ fn snapshot_responses_that_answer_nothing_are_ignored() {
     assert_eq!(appends_to(&actions, 2), vec![(10, vec![noop])]);
     for message in [
         snapshot_done(2, 10, 5),
-        receiving(2, 10, 8),
+        receiving(2, 10, 8, 8),
         snapshot_done(2, 10, 0),
         accepted(2, 3),
     ] {

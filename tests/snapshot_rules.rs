@@ -132,7 +132,7 @@ fn follower_installs_a_snapshot_and_its_log_restarts_after_it() {
         2,
         chunk(3, snapshot_meta(6, 2), 0, b"abc", 6),
     );
-    let answer = (3, 6, SnapshotOutcome::Receiving { next_offset: 3 });
+    let answer = (3, 6, wants(3, 0));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     assert!(installed_snapshots(&actions).is_empty());
     assert_eq!(
@@ -260,7 +260,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
         2,
         chunk(2, snapshot_meta(10, 1), 0, b"abcd", 6),
     );
-    let answer = (2, 10, SnapshotOutcome::Receiving { next_offset: 4 });
+    let answer = (2, 10, wants(4, 0));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
 
     // Node 3 leads term 3. Its chunk that would continue term 2's transfer is not taken as
@@ -270,7 +270,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
         3,
         chunk(3, snapshot_meta(10, 1), 4, b"efgh", 12),
     );
-    let answer = (3, 10, SnapshotOutcome::Receiving { next_offset: 0 });
+    let answer = (3, 10, wants(0, 4));
     assert_eq!(
         snapshot_answers(&actions, 3),
         vec![answer],
@@ -281,7 +281,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
         3,
         chunk(3, snapshot_meta(12, 3), 0, b"WXYZ", 5),
     );
-    let answer = (3, 12, SnapshotOutcome::Receiving { next_offset: 4 });
+    let answer = (3, 12, wants(4, 0));
     assert_eq!(snapshot_answers(&actions, 3), vec![answer]);
 
     // The old leader's last chunk arrives late.
@@ -290,7 +290,7 @@ fn new_leaders_transfer_replaces_a_half_received_one() {
         2,
         chunk(2, snapshot_meta(10, 1), 4, b"ij", 6),
     );
-    let answer = (3, 10, SnapshotOutcome::Receiving { next_offset: 0 });
+    let answer = (3, 10, wants(0, 4));
     assert_eq!(snapshot_answers(&actions, 2), vec![answer]);
     assert!(installed_snapshots(&actions).is_empty());
 
@@ -344,7 +344,7 @@ fn leader_sends_the_snapshot_in_order_in_bounded_chunks() {
         follower_actions.extend(answers.iter().cloned());
         for (_, index, outcome) in snapshot_answers(&answers, 1) {
             assert_eq!(index, 10);
-            if let SnapshotOutcome::Receiving { next_offset } = outcome {
+            if let SnapshotOutcome::Receiving { next_offset, .. } = outcome {
                 acked = acked.max(next_offset);
             }
             let actions = receive(&mut leader, 2, snapshot_response(index, outcome));
@@ -390,14 +390,15 @@ fn snapshot_response(index: LogIndex, outcome: SnapshotOutcome) -> Message<u64> 
     }
 }
 
-/// Figure 13 over a lossy network: the first chunk is lost. The follower answers the second
-/// one with "from offset 0", a duplicate of what the leader knows while later chunks are out:
-/// the follower dropped a chunk, so the leader sends again from offset 0 at once, and only
-/// once per window (the same answer again sends nothing). When those are lost too, the
-/// heartbeat that ends an interval without acknowledged progress sends from offset 0 again,
-/// and the transfer then completes.
+/// Figure 13 over a lossy network, with the rule for silent followers (crate docs): the first
+/// chunk is lost. The follower's answer to the second shows the gap (it answers the chunk at
+/// offset 4 wanting offset 0), so the leader sends again from offset 0 at once, and only once
+/// per window (the same answer again sends nothing). When those are lost too, the heartbeat
+/// that ends an interval without acknowledged progress sends no data: a chunk without data at
+/// the end of what was sent, whose answer shows the gap again and brings the chunks from
+/// offset 0. The transfer then completes.
 #[test]
-fn lost_first_chunk_is_resent_at_once_then_at_the_heartbeat() {
+fn lost_first_chunk_is_resent_at_once_then_on_the_answer_to_a_probe() {
     let data = b"0123456789";
     let mut leader = leader_with_snapshot(small_chunks(2), data);
     let mut follower = node(2);
@@ -405,7 +406,7 @@ fn lost_first_chunk_is_resent_at_once_then_at_the_heartbeat() {
     let chunks = sent_to(&start, 2);
     assert_eq!(chunk_parts(&chunks).len(), 2);
     let answers = receive(&mut follower, 1, chunks[1].clone());
-    let answer = (2, 10, SnapshotOutcome::Receiving { next_offset: 0 });
+    let answer = (2, 10, wants(0, 4));
     assert_eq!(snapshot_answers(&answers, 1), vec![answer]);
     let duplicate = sent_to(&answers, 1)[0].clone();
     let actions = receive(&mut leader, 2, duplicate.clone());
@@ -415,21 +416,32 @@ fn lost_first_chunk_is_resent_at_once_then_at_the_heartbeat() {
     let again = receive(&mut leader, 2, duplicate);
     assert!(again.is_empty(), "one resend per window: {again:?}");
 
-    // The resent chunks are lost as well.
+    // The resent chunks are lost as well: the heartbeat probes, without data.
     let heartbeat = leader.config().heartbeat_ticks;
     let per_tick = ticks(&mut leader, heartbeat);
     for actions in &per_tick[..per_tick.len() - 1] {
         assert!(chunks_to(actions, 2).is_empty(), "{actions:?}");
     }
-    let resent = per_tick.last().unwrap();
-    let parts = chunk_parts(&sent_to(resent, 2));
+    let probe = per_tick.last().unwrap();
+    let probes = chunks_to(probe, 2);
+    assert_eq!(probes.len(), 1, "{probe:?}");
     assert_eq!(
-        parts,
-        vec![(0, b"0123".to_vec(), false)],
-        "one chunk, from offset 0"
+        (probes[0].offset, probes[0].data.len()),
+        (8, 0),
+        "a probe at 8"
     );
 
-    let seen = pump(&mut leader, &mut follower, resent.clone());
+    let seen = pump(&mut leader, &mut follower, probe.clone());
+    let data_chunks: Vec<u64> = chunk_parts(&seen.to_follower)
+        .into_iter()
+        .filter(|(_, bytes, _)| !bytes.is_empty())
+        .map(|(offset, _, _)| offset)
+        .collect();
+    assert_eq!(
+        data_chunks,
+        vec![0, 4, 8],
+        "each chunk once more, from offset 0"
+    );
     assert_eq!(
         installed_snapshots(&seen.follower),
         vec![snapshot_of(10, 1, data)]
@@ -455,7 +467,7 @@ fn lost_middle_chunk_is_resent_from_the_last_acknowledged_byte() {
         vec![(8, b"89".to_vec(), true)]
     );
     let answers = receive(&mut follower, 1, sent_to(&actions, 2)[0].clone());
-    let answer = (2, 10, SnapshotOutcome::Receiving { next_offset: 4 });
+    let answer = (2, 10, wants(4, 8));
     assert_eq!(
         snapshot_answers(&answers, 1),
         vec![answer],
@@ -479,12 +491,14 @@ fn lost_middle_chunk_is_resent_from_the_last_acknowledged_byte() {
     assert_eq!(follower.commit_index(), 11);
 }
 
-/// The leader's transfer, stalled: while no chunk is acknowledged it resends from the last
-/// acknowledged byte at each heartbeat, four times, still the snapshot it began with (a
-/// newer one taken meanwhile does not restart it); the fifth quiet heartbeat drops the
-/// transfer and probes afresh, so the follower gets the latest snapshot.
+/// The leader's transfer to a follower that went silent: at each heartbeat it probes with a
+/// chunk without data, never the snapshot's bytes, still of the snapshot it began with (a
+/// newer one taken meanwhile does not restart it). The first interval, which brought the
+/// answer that began the transfer, is not silent; after four silent ones, the next heartbeat
+/// drops the transfer, releasing the hold on compaction, and probes with an empty append.
+/// The follower's answer to that probe brings the latest snapshot.
 #[test]
-fn stalled_transfer_is_dropped_after_four_quiet_heartbeats() {
+fn stalled_transfer_to_a_silent_follower_is_dropped_after_four_heartbeats() {
     let mut leader = leader_with_snapshot(small_chunks(0), b"0123456789");
     let start = start_transfer_to_2(&mut leader);
     assert_eq!(chunks_to(&start, 2)[0].meta, snapshot_meta(10, 1));
@@ -501,22 +515,25 @@ fn stalled_transfer_is_dropped_after_four_quiet_heartbeats() {
     );
 
     let heartbeat = leader.config().heartbeat_ticks;
-    for quiet in 1..=4 {
+    for silent in 0..=4 {
         let actions = ticks(&mut leader, heartbeat).pop().unwrap();
         let chunks = chunks_to(&actions, 2);
-        assert!(!chunks.is_empty(), "heartbeat {quiet}: {actions:?}");
-        assert_eq!(chunks[0].meta, snapshot_meta(10, 1), "heartbeat {quiet}");
-        assert_eq!(chunks[0].offset, 0, "heartbeat {quiet}");
+        assert_eq!(chunks.len(), 1, "heartbeat {silent}: {actions:?}");
+        assert_eq!(chunks[0].meta, snapshot_meta(10, 1), "heartbeat {silent}");
+        assert_eq!(
+            (chunks[0].offset, chunks[0].data.len()),
+            (8, 0),
+            "heartbeat {silent}: a probe at the end of what was sent"
+        );
     }
     let actions = ticks(&mut leader, heartbeat).pop().unwrap();
-    let fresh = Chunk {
-        term: 2,
-        meta: snapshot_meta(11, 2),
-        offset: 0,
-        data: b"new".to_vec(),
-        done: true,
-    };
-    assert_eq!(chunks_to(&actions, 2), vec![fresh]);
+    assert!(chunks_to(&actions, 2).is_empty(), "{actions:?}");
+    let probes = appends_to(&actions, 2);
+    assert_eq!(
+        probes,
+        vec![(11, vec![])],
+        "an empty probe from the compacted index"
+    );
     assert_eq!(leader.compacted_index(), 11, "the hold is released");
 
     let mut follower = node(2);
@@ -554,7 +571,7 @@ fn leader_never_compacts_past_a_snapshot_it_is_still_sending() {
     let held: Vec<LogIndex> = leader.entries().iter().map(|e| e.index).collect();
     assert_eq!(held, vec![11, 12, 13, 14, 15]);
 
-    let actions = receive(&mut leader, 2, receiving(2, 10, 4));
+    let actions = receive(&mut leader, 2, receiving(2, 10, 4, 0));
     let chunks = chunks_to(&actions, 2);
     assert_eq!(chunks.len(), 1, "{actions:?}");
     assert_eq!(

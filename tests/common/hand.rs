@@ -320,12 +320,29 @@ pub fn chunk(term: Term, meta: SnapshotMeta, offset: u64, data: &[u8], size: u64
     }
 }
 
-/// An `InstallSnapshotResponse` asking for the bytes from `next_offset` on.
-pub fn receiving(term: Term, snapshot_index: LogIndex, next_offset: u64) -> Message<u64> {
+/// An `InstallSnapshotResponse` to the chunk at `answered_offset`, asking for the bytes from
+/// `next_offset` on.
+pub fn receiving(
+    term: Term,
+    snapshot_index: LogIndex,
+    next_offset: u64,
+    answered_offset: u64,
+) -> Message<u64> {
     Message::InstallSnapshotResponse {
         term,
         snapshot_index,
-        outcome: SnapshotOutcome::Receiving { next_offset },
+        outcome: SnapshotOutcome::Receiving {
+            next_offset,
+            answered_offset,
+        },
+    }
+}
+
+/// The outcome of an answer to the chunk at `answered_offset` that asks for `next_offset`.
+pub fn wants(next_offset: u64, answered_offset: u64) -> SnapshotOutcome {
+    SnapshotOutcome::Receiving {
+        next_offset,
+        answered_offset,
     }
 }
 
