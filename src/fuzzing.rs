@@ -22,7 +22,8 @@ use crate::action::{Action, Persist};
 use crate::config::Config;
 use crate::event::Event;
 use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
-use crate::raft::{Raft, Restored};
+use crate::node::Raft;
+use crate::restore::Restored;
 use crate::sim::{Faults, NetworkConfig, Sim, SimConfig};
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Snapshot, SnapshotMeta};
 

@@ -122,11 +122,13 @@ mod entries;
 mod event;
 mod log;
 mod message;
-mod progress;
+mod node;
 mod quorum;
-mod raft;
+mod restore;
 mod rng;
+mod tracker;
 mod types;
+mod validate;
 
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -142,7 +144,8 @@ pub use message::{
     AppendOutcome, Message, SnapshotChunk, SnapshotOutcome, ENTRY_HEADER_BYTES,
     MESSAGE_HEADER_BYTES,
 };
-pub use raft::{InitError, Raft, RestoreError, Restored};
+pub use node::Raft;
+pub use restore::{InitError, RestoreError, Restored};
 pub use types::{
     Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
     Term, TERM_JUMP_MAX, TERM_MAX,

@@ -27,6 +27,10 @@ pub const TERM_MAX: Term = u64::MAX / 2;
 /// election timeouts (over thirteen years at one election per 100 ms).
 pub const TERM_JUMP_MAX: Term = 1 << 32;
 
+/// The highest snapshot index accepted, from a peer or at restart: like `TERM_MAX`, far beyond
+/// any real log, and it keeps index arithmetic from overflowing.
+pub(crate) const INDEX_MAX: LogIndex = u64::MAX / 2;
+
 /// A position in the replicated log. Index 0 is the empty prefix; the first entry is index 1.
 pub type LogIndex = u64;
 

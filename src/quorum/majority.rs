@@ -1,4 +1,4 @@
-//! Pure quorum maths over a majority of voters.
+//! Majorities of one set of voters (Raft §5.2, §5.3).
 
 use crate::types::LogIndex;
 

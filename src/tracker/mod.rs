@@ -1,4 +1,5 @@
-//! What a leader knows about each follower's log, and its bounded window of appends in flight.
+//! The leader's view of each follower: its progress, its window of appends in flight and its
+//! snapshot transfer.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

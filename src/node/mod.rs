@@ -1,0 +1,573 @@
+//! The node: the [`Raft`] type, the one way in (`step`), the term rule handled once for every
+//! message, and the getters. Each role's handling of its inputs is in its own file: what a
+//! follower does (`follower`), a candidate (`candidate`), a leader (`leader`), and both sides
+//! of a snapshot (`snapshot`). The rules a message or a restored state must pass before any
+//! of them are in `crate::validate`.
+
+mod candidate;
+mod follower;
+mod leader;
+mod snapshot;
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::action::{Action, Persist};
+use crate::config::{same_voters, Config};
+use crate::entries::Entries;
+use crate::event::Event;
+use crate::log::Log;
+use crate::message::{AppendOutcome, Message, SnapshotOutcome};
+use crate::restore::{InitError, Restored};
+use crate::rng::Rng;
+use crate::tracker::Progress;
+use crate::types::{
+    Command, Entry, HardState, LogIndex, NodeId, Role, Snapshot, Status, Term, TERM_JUMP_MAX,
+};
+use crate::validate::{is_well_formed, validate_restored};
+
+use snapshot::Incoming;
+
+/// One Raft node: a pure state machine driven by [`Raft::step`].
+///
+/// Methods come in three kinds: construction ([`Raft::new`]), the input
+/// ([`Raft::step`] / [`Raft::step_into`], the only methods that change state) and getters
+/// ([`Raft::status`] and friends), which never mutate.
+#[derive(Clone, Debug)]
+pub struct Raft<C> {
+    config: Config,
+    term: Term,
+    vote: Option<NodeId>,
+    role: Role,
+    leader: Option<NodeId>,
+    log: Log<C>,
+    /// Highest index known committed; never decreases (Figure 2 commitIndex).
+    commit_index: LogIndex,
+    /// Highest index handed out by `Apply`; `applied_index <= commit_index` (lastApplied).
+    applied_index: LogIndex,
+    /// Follower only: the highest index known to match the current leader's log, verified by
+    /// an append of this leader in this term. Bounds what the follower may commit and what it
+    /// acknowledges; 0 when the term or the leader changes.
+    leader_verified_index: LogIndex,
+    election_elapsed: u64,
+    election_timeout: u64,
+    heartbeat_elapsed: u64,
+    rng: Rng,
+    /// Candidate only: the voters that granted their vote in this term, this node included.
+    votes_granted: SmallVec<[NodeId; 8]>,
+    /// Leader only: one entry per voter other than this node, in `Config::voters` order.
+    progress: Vec<Progress>,
+    /// Where the current step's actions begin in `out`. Actions before it belong to earlier
+    /// steps and are never read or changed.
+    step_start: usize,
+    /// The latest snapshot: taken by the host, installed from a leader, or restored.
+    /// Invariant: the log's base index is at most its index, which is at most `applied_index`.
+    snapshot: Option<Arc<Snapshot>>,
+    /// Follower only: the snapshot being received from the leader of `term`, chunk by chunk.
+    incoming: Option<Box<Incoming>>,
+}
+
+impl<C: Command> Raft<C> {
+    /// Builds a node from its configuration and what it persisted before (or
+    /// `Restored::default()` for a fresh node). Validates both; the node starts as a follower
+    /// of the restored term with a fresh randomized election timeout.
+    pub fn new(config: Config, restored: Restored<C>) -> Result<Self, InitError> {
+        config.validate()?;
+        validate_restored(&restored, &config)?;
+        let Restored {
+            hard_state,
+            snapshot,
+            mut entries,
+            applied,
+        } = restored;
+        let (base_index, base_term) = snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.last_index, s.meta.last_term));
+        // Entries the snapshot covers are committed and applied: drop them.
+        let covered = entries.iter().take_while(|e| e.index <= base_index).count();
+        entries.drain(..covered);
+        let applied = applied.max(base_index);
+        let mut raft = Raft {
+            term: hard_state.term,
+            vote: hard_state.vote,
+            role: Role::Follower,
+            leader: None,
+            log: Log::new(base_index, base_term, entries),
+            commit_index: applied,
+            applied_index: applied,
+            leader_verified_index: 0,
+            election_elapsed: 0,
+            election_timeout: 0,
+            heartbeat_elapsed: 0,
+            rng: Rng::new(config.seed),
+            votes_granted: SmallVec::new(),
+            progress: Vec::new(),
+            step_start: 0,
+            snapshot: snapshot.map(Arc::new),
+            incoming: None,
+            config,
+        };
+        raft.reset_election_timer();
+        Ok(raft)
+    }
+
+    /// Handles one event and returns the actions the host must carry out, in order (see
+    /// [`Action`] for the ordering rule). The convenient form of [`Raft::step_into`].
+    pub fn step(&mut self, event: Event<C>) -> Vec<Action<C>> {
+        let mut out = Vec::new();
+        self.step_into(event, &mut out);
+        out
+    }
+
+    /// Handles one event and appends the resulting actions to `out`, so a host can reuse one
+    /// buffer.
+    ///
+    /// `step_into` only appends: it never reads, changes or removes an action already in
+    /// `out`. Every action still there is taken as not yet carried out, and the new actions
+    /// assume that those before them will be carried out first. So a host may step several
+    /// events into one buffer, carry out any prefix of it at any time (removing what it carried
+    /// out from the front) and leave the rest for later: the buffer, read in order, always keeps
+    /// the ordering rule. To send a burst of proposals as one append per follower, step them
+    /// as one [`Event::ProposeBatch`].
+    #[inline(always)]
+    pub fn step_into(&mut self, event: Event<C>, out: &mut Vec<Action<C>>) {
+        // Dispatched here, inline in the host's loop, where the host's own choice of event
+        // usually decides the branch at compile time; each kind of event is then handled out
+        // of line. The idle path stays inline: a tick that fires no timer on a follower or
+        // candidate only counts.
+        match event {
+            Event::Tick => {
+                if self.role != Role::Leader && self.election_elapsed + 1 < self.election_timeout {
+                    self.election_elapsed += 1;
+                    return;
+                }
+                self.step_tick(out);
+            }
+            Event::Receive { from, message } => self.step_receive(from, message, out),
+            Event::Propose(command) => self.step_propose(command, out),
+            Event::ProposeBatch(commands) => self.step_propose_batch(commands, out),
+            Event::SnapshotTaken { index, data } => self.step_snapshot_taken(index, data, out),
+        }
+    }
+
+    /// A tick that fires a timer.
+    #[inline(never)]
+    fn step_tick(&mut self, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.tick(out));
+    }
+
+    /// A message from a peer.
+    #[inline(never)]
+    fn step_receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.receive(from, message, out));
+    }
+
+    /// A client's command.
+    #[inline(never)]
+    fn step_propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.propose(command, out));
+    }
+
+    /// Several client commands at once.
+    #[inline(never)]
+    fn step_propose_batch(&mut self, commands: Vec<C>, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.propose_batch(commands, out));
+    }
+
+    /// The host's report of a snapshot it took.
+    #[inline(never)]
+    fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.take_snapshot(index, data, out));
+    }
+
+    /// Runs one step's `handler`: first notes where the step's actions begin in `out`; last, in
+    /// debug builds, checks the node's invariants.
+    #[inline(always)]
+    fn in_step(
+        &mut self,
+        out: &mut Vec<Action<C>>,
+        handler: impl FnOnce(&mut Self, &mut Vec<Action<C>>),
+    ) {
+        self.step_start = out.len();
+        handler(self, out);
+        #[cfg(debug_assertions)]
+        self.check_invariants();
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The vote cast in the current term.
+    pub fn vote(&self) -> Option<NodeId> {
+        self.vote
+    }
+
+    /// The role in the current term.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The leader of the current term, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+
+    /// The highest index handed to the host by an `Apply` action.
+    pub fn applied_index(&self) -> LogIndex {
+        self.applied_index
+    }
+
+    /// The index of the last log entry (0 if the log is empty).
+    pub fn last_index(&self) -> LogIndex {
+        self.log.last_index()
+    }
+
+    /// The term of the last log entry (0 if the log is empty).
+    pub fn last_term(&self) -> Term {
+        self.log.last_term()
+    }
+
+    /// The term and vote as last persisted.
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+        }
+    }
+
+    /// The entries held in memory, in index order: those after [`Raft::compacted_index`].
+    pub fn entries(&self) -> &[Entry<C>] {
+        self.log.entries()
+    }
+
+    /// Entries at or below this index were compacted away (0 if none were).
+    pub fn compacted_index(&self) -> LogIndex {
+        self.log.base_index()
+    }
+
+    /// The latest snapshot: taken by the host, installed from a leader, or restored.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_deref()
+    }
+
+    /// The last index the latest snapshot covers (0 without one).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot.as_ref().map_or(0, |s| s.meta.last_index)
+    }
+
+    /// The entry at `index`, if held.
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
+        self.log.entry(index)
+    }
+
+    /// The term of the entry at `index`, if held, or if `index` is the compacted index (whose
+    /// term the node keeps); `None` otherwise.
+    pub fn term_at(&self, index: LogIndex) -> Option<Term> {
+        self.log.term_at(index)
+    }
+
+    /// The configuration the node was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// All of the above in one value.
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.config.id,
+            term: self.term,
+            vote: self.vote,
+            role: self.role,
+            leader: self.leader,
+            commit_index: self.commit_index,
+            applied_index: self.applied_index,
+            last_index: self.log.last_index(),
+            last_term: self.log.last_term(),
+            snapshot_index: self.snapshot_index(),
+            compacted_index: self.log.base_index(),
+        }
+    }
+
+    /// While leading: each peer's match index (Figure 2 matchIndex), for monitoring.
+    pub fn match_indices(&self) -> impl Iterator<Item = (NodeId, LogIndex)> + '_ {
+        self.progress.iter().map(|pr| (pr.id, pr.match_index))
+    }
+
+    fn tick(&mut self, out: &mut Vec<Action<C>>) {
+        if self.role == Role::Leader {
+            self.heartbeat_elapsed += 1;
+            if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
+                self.heartbeat_elapsed = 0;
+                self.broadcast_heartbeat(out);
+            }
+        } else {
+            self.election_elapsed += 1;
+            if self.election_elapsed >= self.election_timeout {
+                self.campaign(out);
+            }
+        }
+    }
+
+    /// Steps down to follower of `term` (which is at least the current term). A node that
+    /// steps down within its term keeps its vote (akka-raft #56: the vote must never be
+    /// erased within a term). Returns true if the hard state changed.
+    pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) -> bool {
+        assert!(term >= self.term, "terms never decrease");
+        let new_term = term > self.term;
+        if new_term {
+            self.term = term;
+            self.vote = None;
+            self.leader_verified_index = 0;
+            self.incoming = None;
+        }
+        if self.role != Role::Follower {
+            self.role = Role::Follower;
+            self.votes_granted.clear();
+            self.clear_leader_state();
+            self.reset_election_timer();
+        }
+        self.set_leader(leader);
+        new_term
+    }
+
+    pub(super) fn set_leader(&mut self, leader: Option<NodeId>) {
+        if self.leader != leader {
+            self.leader_verified_index = 0;
+        }
+        self.leader = leader;
+    }
+
+    fn receive(&mut self, from: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        if from == self.config.id {
+            return; // Never a second self-vote, never our own append.
+        }
+        let Some(term) = self.checked_term(&message) else {
+            // Validate the whole message before changing any state, its term included: a
+            // malformed message from a faulty peer must not depose a leader.
+            return;
+        };
+        if !self.is_peer(from) {
+            // Who a node listens to (crate docs): only the voters of its configuration. An
+            // unknown id changes nothing here, neither term nor role, log nor commit index.
+            if let Message::RequestVote { .. } = message {
+                self.send(from, self.vote_response(false), out);
+            }
+            return;
+        }
+        if term > self.term {
+            // Figure 2, all servers: "If RPC request or response contains term T >
+            // currentTerm: set currentTerm = T, convert to follower (§5.1)".
+            let from_leader = matches!(
+                message,
+                Message::AppendEntries { .. }
+                    | Message::Commit { .. }
+                    | Message::InstallSnapshot { .. }
+            );
+            let leader = from_leader.then_some(from);
+            if self.become_follower(term, leader) {
+                self.persist_hard_state(out);
+            }
+        } else if term < self.term {
+            self.refuse_stale(from, &message, out);
+            return;
+        }
+        match message {
+            Message::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.handle_request_vote(from, last_log_index, last_log_term, out),
+            Message::RequestVoteResponse { vote_granted, .. } => {
+                if self.role == Role::Candidate {
+                    self.handle_vote_response(from, vote_granted, out);
+                }
+            }
+            Message::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                ..
+            } => self.handle_append_entries(
+                from,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                out,
+            ),
+            Message::Commit {
+                match_index,
+                match_term,
+                leader_commit,
+                ..
+            } => self.handle_commit(from, match_index, match_term, leader_commit, out),
+            Message::AppendEntriesResponse { outcome, .. } => {
+                if self.role == Role::Leader {
+                    self.handle_append_response(from, outcome, out);
+                }
+            }
+            Message::InstallSnapshot { chunk, .. } => {
+                self.handle_install_snapshot(from, *chunk, out)
+            }
+            Message::InstallSnapshotResponse {
+                snapshot_index,
+                outcome,
+                ..
+            } => {
+                if self.role == Role::Leader {
+                    self.handle_snapshot_response(from, snapshot_index, outcome, out);
+                }
+            }
+        }
+    }
+
+    /// The message's term if it may be acted on, or `None` to drop it: it must be well formed
+    /// ([`is_well_formed`]), its term at most [`TERM_JUMP_MAX`] above ours, and a snapshot must
+    /// be taken in our configuration. A snapshot records the voters it was taken with; until
+    /// membership changes exist, one that names other voters than ours cannot come from a
+    /// correct leader of this cluster, and storing it would leave state `Raft::new` refuses at
+    /// restart.
+    fn checked_term(&self, message: &Message<C>) -> Option<Term> {
+        let term = message.term();
+        let ours = match message {
+            Message::InstallSnapshot { chunk, .. } => {
+                same_voters(&chunk.meta.voters, &self.config.voters)
+            }
+            _ => true,
+        };
+        let plausible = term - self.term.min(term) <= TERM_JUMP_MAX;
+        (plausible && ours && is_well_formed(message)).then_some(term)
+    }
+
+    /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
+    /// currentTerm". The reply carries our term so the stale sender steps down; stale
+    /// responses are dropped.
+    #[cold]
+    #[inline(never)]
+    fn refuse_stale(&self, from: NodeId, message: &Message<C>, out: &mut Vec<Action<C>>) {
+        match message {
+            Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
+            Message::AppendEntries {
+                prev_log_index: rejected_index,
+                ..
+            }
+            | Message::Commit {
+                match_index: rejected_index,
+                ..
+            } => {
+                let outcome = AppendOutcome::Rejected {
+                    rejected_index: *rejected_index,
+                    hint_index: 0,
+                    hint_term: 0,
+                };
+                self.send_append_response(from, outcome, out);
+            }
+            Message::InstallSnapshot { chunk, .. } => {
+                let outcome = SnapshotOutcome::Receiving {
+                    next_offset: 0,
+                    answered_offset: chunk.offset,
+                };
+                self.send_snapshot_response(from, chunk.meta.last_index, outcome, out);
+            }
+            Message::RequestVoteResponse { .. }
+            | Message::AppendEntriesResponse { .. }
+            | Message::InstallSnapshotResponse { .. } => {}
+        }
+    }
+
+    /// Figure 2, all servers: "If commitIndex > lastApplied: apply log[lastApplied+1..]".
+    #[inline(always)]
+    pub(super) fn apply_committed(&mut self, out: &mut Vec<Action<C>>) {
+        if self.commit_index <= self.applied_index {
+            return;
+        }
+        let entries =
+            Entries::from_slice(self.log.slice(self.applied_index + 1, self.commit_index));
+        debug_assert_eq!(
+            entries.len() as LogIndex,
+            self.commit_index - self.applied_index
+        );
+        self.applied_index = self.commit_index;
+        out.push(Action::Apply(entries));
+    }
+
+    pub(super) fn send(&self, to: NodeId, message: Message<C>, out: &mut Vec<Action<C>>) {
+        debug_assert!(
+            message.term() <= self.term,
+            "a message never carries a future term"
+        );
+        out.push(Action::Send { to, message });
+    }
+
+    /// Persists the current term and vote. Within one step a second hard-state write replaces
+    /// a first one that nothing has followed yet, so a term change and a vote cost one write.
+    pub(super) fn persist_hard_state(&mut self, out: &mut Vec<Action<C>>) {
+        let hard_state = self.hard_state();
+        if out.len() > self.step_start {
+            if let Some(Action::Persist(Persist::HardState(last))) = out.last_mut() {
+                *last = hard_state;
+                return;
+            }
+        }
+        self.push_persist(Persist::HardState(hard_state), out);
+    }
+
+    pub(super) fn push_persist(&mut self, persist: Persist<C>, out: &mut Vec<Action<C>>) {
+        out.push(Action::Persist(persist));
+    }
+
+    #[cfg(debug_assertions)]
+    fn check_invariants(&self) {
+        self.log.check();
+        debug_assert!(
+            self.commit_index <= self.log.last_index(),
+            "commit beyond the log"
+        );
+        debug_assert!(
+            self.applied_index <= self.commit_index,
+            "applied beyond commit"
+        );
+        debug_assert!(
+            self.log.last_term() <= self.term,
+            "log term above current term"
+        );
+        let snapshot_index = self.snapshot_index();
+        debug_assert!(
+            self.log.base_index() <= snapshot_index,
+            "compacted past the snapshot"
+        );
+        debug_assert!(
+            snapshot_index <= self.applied_index,
+            "snapshot beyond the applied index"
+        );
+        match self.role {
+            Role::Leader => {
+                debug_assert_eq!(self.leader, Some(self.config.id));
+                debug_assert_eq!(self.vote, Some(self.config.id));
+                debug_assert_eq!(self.progress.len(), self.config.voters.len() - 1);
+                for progress in &self.progress {
+                    progress.check(self.log.last_index());
+                }
+            }
+            Role::Candidate => {
+                debug_assert_eq!(self.vote, Some(self.config.id));
+                debug_assert!(self.progress.is_empty());
+            }
+            Role::Follower => debug_assert!(self.progress.is_empty()),
+        }
+    }
+}
