@@ -35,7 +35,7 @@ fn command() -> Vec<u8> {
 /// `snapshot_bytes` (none if 0) with `trailing` entries kept.
 fn cluster(seed: u64, snapshot_bytes: usize, trailing: u64) -> Sim<Vec<u8>> {
     let mut config = SimConfig::new(3, seed);
-    config.node = Config::new(1, [1]);
+    config.node = Config::new(1);
     config.node.snapshot_trailing_entries = trailing;
     if snapshot_bytes > 0 {
         config = config.with_snapshots(100);

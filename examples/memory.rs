@@ -34,7 +34,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         entries: 1_000_000,
         every: 10_000,
-        trailing: Config::new(1, [1]).snapshot_trailing_entries,
+        trailing: Config::new(1).snapshot_trailing_entries,
         per_tick: 100,
         seed: 1,
         compaction: true,

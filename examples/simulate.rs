@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
-//!     [--snapshot-every K] [--batching] [--outage TICKS] [--quiet]
+//!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
+//!     [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -14,7 +15,15 @@
 //! timeline. With `--batching`, every host keeps one output buffer across steps, carries out a
 //! random prefix of it after each step and proposes some commands in batches. With `--outage
 //! TICKS`, a random node now and then goes down for that long (about once per 20,000 ticks),
-//! and the summary reports what was sent to down nodes per heartbeat. Every invariant
+//! and the summary reports what was sent to down nodes per heartbeat.
+//!
+//! Membership: by default the host replaces one founding node during the run, as an operator
+//! replaces a machine (thesis §4.2): it starts a new node empty, adds it as a learner, waits
+//! until it has caught up, promotes it, removes the old node and, once that is committed,
+//! shuts the old node down; every step is retried until the committed log shows it, whatever
+//! the faults. `--replace R` does this R times (0: never); `--membership P` adds random
+//! membership changes (new learners, promotions, removals, joint changes of the voters) at P
+//! per million ticks. Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
 //! replays the run and exits with status 1.
 
@@ -22,6 +31,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use pureraft::sim::{Faults, Sim, SimConfig, SimEvent};
+use pureraft::{Membership, MembershipChange, NodeId};
 
 /// Prints a line; if stdout is gone (piped into `head`, say), stops quietly instead of
 /// panicking, which would be reported as a failed run.
@@ -42,6 +52,8 @@ struct Args {
     quiet: bool,
     batching: bool,
     outage: u64,
+    replace: u64,
+    membership: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -54,6 +66,8 @@ fn parse_args() -> Result<Args, String> {
         quiet: false,
         batching: false,
         outage: 0,
+        replace: 1,
+        membership: 0,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -81,6 +95,8 @@ fn parse_args() -> Result<Args, String> {
             "--faults" => args.faults = number("--faults")? as u32,
             "--snapshot-every" => args.snapshot_every = number("--snapshot-every")?,
             "--outage" => args.outage = number("--outage")?,
+            "--replace" => args.replace = number("--replace")?,
+            "--membership" => args.membership = number("--membership")? as u32,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -117,6 +133,163 @@ fn describe(event: &SimEvent) -> String {
         SimEvent::SnapshotInstalled { node, index } => {
             format!("snapshot: node {node} installed its leader's snapshot up to {index}")
         }
+        SimEvent::NodeAdded { node } => {
+            format!("member:   node {node} started empty, to join")
+        }
+        SimEvent::MembershipProposed {
+            leader,
+            index,
+            membership,
+        } => format!(
+            "member:   node {leader} appended configuration {} at {index}",
+            show(membership)
+        ),
+        SimEvent::MembershipCommitted { index, membership } => format!(
+            "member:   configuration {} at {index} committed",
+            show(membership)
+        ),
+        SimEvent::Retired { node } => format!("member:   node {node} shut down for good"),
+    }
+}
+
+/// A configuration, readably: `voters {1, 2, 3}`, then the outgoing voters while joint and the
+/// learners if any.
+fn show(membership: &Membership) -> String {
+    let list = |ids: &[NodeId]| {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        format!("{{{}}}", ids.join(", "))
+    };
+    let mut text = format!("voters {}", list(&membership.voters));
+    if membership.is_joint() {
+        text += &format!(" and {} (joint)", list(&membership.outgoing));
+    }
+    if !membership.learners.is_empty() {
+        text += &format!(", learners {}", list(&membership.learners));
+    }
+    text
+}
+
+/// Where a replacement stands; each stage ends when the committed log shows its change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Add `new` as a learner.
+    Add,
+    /// Wait until the learner has caught up with the leader.
+    CatchUp,
+    /// Promote it to voter.
+    Promote,
+    /// Remove the old node.
+    Remove,
+    /// Done: the old node is retired.
+    Done,
+}
+
+/// The host replacing node `old` by node `new` (the operator's runbook of the README).
+struct Replacement {
+    old: NodeId,
+    new: NodeId,
+    stage: Stage,
+    /// The tick of the last change a leader accepted for the current stage: the host waits a
+    /// while for it to commit before asking again (the entry may be lost with its leader).
+    asked_at: Option<u64>,
+    started_at: u64,
+}
+
+/// A learner is caught up once it is at most this many entries behind the leader's log.
+const CAUGHT_UP_ENTRIES: u64 = 20;
+/// How long the host waits for an accepted change to commit before asking again.
+const RETRY_TICKS: u64 = 300;
+
+impl Replacement {
+    /// Starts replacing a founding voter that is still a voter: a new node is started empty.
+    fn start(sim: &mut Sim<u64>) -> Option<Self> {
+        let committed = sim.latest_committed_membership();
+        if committed.is_joint() {
+            return None;
+        }
+        let old = *committed
+            .voters
+            .iter()
+            .find(|&&id| id <= sim.config().nodes as NodeId)?;
+        let new = sim.add_node();
+        say!(
+            "[tick {:>7}] host:     replacing node {old} by new node {new}",
+            sim.now()
+        );
+        Some(Replacement {
+            old,
+            new,
+            stage: Stage::Add,
+            asked_at: None,
+            started_at: sim.now(),
+        })
+    }
+
+    /// One tick of the runbook.
+    fn step(&mut self, sim: &mut Sim<u64>) {
+        let committed = sim.latest_committed_membership();
+        let done = match self.stage {
+            Stage::Add => committed.contains(self.new),
+            Stage::CatchUp => self.caught_up(sim),
+            Stage::Promote => committed.is_voter(self.new),
+            Stage::Remove => !committed.contains(self.old),
+            Stage::Done => return,
+        };
+        if done {
+            self.asked_at = None;
+            self.stage = match self.stage {
+                Stage::Add => Stage::CatchUp,
+                Stage::CatchUp => {
+                    say!(
+                        "[tick {:>7}] host:     learner {} caught up, promoting it",
+                        sim.now(),
+                        self.new
+                    );
+                    Stage::Promote
+                }
+                Stage::Promote => Stage::Remove,
+                _ => {
+                    sim.retire(self.old);
+                    say!(
+                        "[tick {:>7}] host:     node {} replaced node {} in {} ticks",
+                        sim.now(),
+                        self.new,
+                        self.old,
+                        sim.now() - self.started_at
+                    );
+                    Stage::Done
+                }
+            };
+            return;
+        }
+        if self.stage == Stage::CatchUp
+            || self.asked_at.is_some_and(|at| sim.now() < at + RETRY_TICKS)
+        {
+            return;
+        }
+        let Some(leader) = sim.believed_leader() else {
+            return;
+        };
+        let change = match self.stage {
+            Stage::Add => MembershipChange::AddLearner(self.new),
+            Stage::Promote => MembershipChange::Promote(self.new),
+            _ => MembershipChange::Remove(self.old),
+        };
+        // Refusals (a pending change, no commit in the leader's term yet, a stale leader)
+        // are retried on the next tick.
+        if sim.change_membership(leader, change).is_ok() {
+            self.asked_at = Some(sim.now());
+        }
+    }
+
+    /// The leader's log holds the learner within `CAUGHT_UP_ENTRIES` entries.
+    fn caught_up(&self, sim: &Sim<u64>) -> bool {
+        let Some(leader) = sim.believed_leader().and_then(|id| sim.raft(id)) else {
+            return false;
+        };
+        leader.match_indices().any(|(id, matched)| {
+            id == self.new && matched + CAUGHT_UP_ENTRIES >= leader.last_index()
+        })
     }
 }
 
@@ -141,6 +314,7 @@ fn run(args: &Args) -> Result<(), String> {
         faults.outage_per_million = 50;
         faults.outage_ticks = args.outage;
     }
+    faults.membership_per_million = args.membership;
     say!(
         "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}",
         args.nodes,
@@ -152,7 +326,18 @@ fn run(args: &Args) -> Result<(), String> {
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
+    // The replacements start evenly spread over the first two thirds of the run.
+    let replace_every = (2 * args.ticks / 3 / args.replace.max(1)).max(1);
+    let mut replacements: Vec<Replacement> = Vec::new();
     for tick in 1..=args.ticks {
+        let started = replacements.len() as u64;
+        let busy = replacements.last().is_some_and(|r| r.stage != Stage::Done);
+        if started < args.replace && !busy && tick >= replace_every / 2 + started * replace_every {
+            replacements.extend(Replacement::start(&mut sim));
+        }
+        if let Some(replacement) = replacements.last_mut() {
+            replacement.step(&mut sim);
+        }
         sim.chaos_tick(&faults, &mut next_command);
         for (at, event) in sim.take_timeline() {
             if !args.quiet && worth_showing(&event) {
@@ -177,10 +362,11 @@ fn run(args: &Args) -> Result<(), String> {
             say!("[tick {at:>7}] {}", describe(&event));
         }
     }
+    let members = sim.committed_membership(index);
     say!(
-        "[tick {:>7}] liveness: a new command committed at index {index} on all {} nodes",
+        "[tick {:>7}] liveness: a new command committed at index {index} on every member of {}",
         sim.now(),
-        args.nodes
+        show(&members)
     );
     let stats = sim.stats();
     say!("");
@@ -204,6 +390,22 @@ fn run(args: &Args) -> Result<(), String> {
         stats.restarts
     );
     say!("  partitions and pauses  {}", stats.partitions);
+    let replaced: Vec<String> = replacements
+        .iter()
+        .filter(|r| r.stage == Stage::Done)
+        .map(|r| format!("{} by {}", r.old, r.new))
+        .collect();
+    say!(
+        "  membership             {} nodes added, {} replaced ({}), {} retired; {} changes accepted, {} refused, {} configurations committed",
+        stats.nodes_added,
+        replaced.len(),
+        if replaced.is_empty() { "none".to_string() } else { replaced.join(", ") },
+        stats.nodes_retired,
+        stats.membership_changes_accepted,
+        stats.membership_changes_refused,
+        stats.configurations_committed
+    );
+    say!("  final configuration    {}", show(&members));
     say!(
         "  snapshots              {} taken, {} installed from a leader ({} chunks sent)",
         stats.snapshots_taken,
@@ -246,7 +448,8 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
-                 [--snapshot-every K] [--batching] [--outage TICKS] [--quiet]"
+                 [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
+                 [--membership P] [--quiet]"
             );
             return ExitCode::from(2);
         }
@@ -256,12 +459,12 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => {
             eprintln!("FAILED: {failure}");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {} --replace {} --membership {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, args.replace, args.membership, if args.batching { " --batching" } else { "" });
             ExitCode::FAILURE
         }
         Err(_) => {
             eprintln!("FAILED: invariant violation or panic (message above)");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {} --replace {} --membership {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, args.replace, args.membership, if args.batching { " --batching" } else { "" });
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::entries::Entries;
+use crate::membership::MembershipError;
 use crate::message::Message;
 use crate::types::{HardState, LogIndex, NodeId, Snapshot, SnapshotMeta, Term};
 
@@ -80,7 +81,7 @@ pub enum Persist<C> {
 }
 
 /// Why a proposal was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ProposeError {
@@ -107,6 +108,8 @@ pub enum ProposeError {
     },
     /// An `Event::ProposeBatch` held no command.
     EmptyBatch,
+    /// The membership change cannot be made now, or at all; the error says why.
+    Membership(MembershipError),
 }
 
 /// Why an `Event::SnapshotTaken` was refused.
@@ -182,6 +185,7 @@ impl std::fmt::Display for ProposeError {
                 )
             }
             ProposeError::EmptyBatch => write!(f, "the batch holds no command"),
+            ProposeError::Membership(error) => write!(f, "membership change refused: {error}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The inputs of `Raft::step`.
 
+use crate::membership::MembershipChange;
 use crate::message::Message;
 use crate::types::{LogIndex, NodeId};
 
@@ -30,6 +31,18 @@ pub enum Event<C> {
     /// consecutive indices from its `first_index`) or one `ProposalRejected` in the same
     /// step's output. An empty batch is refused.
     ProposeBatch(Vec<C>),
+    /// The host asks the leader to change the cluster's membership (thesis chapter 4).
+    /// `membership_index` names the configuration the change was made against
+    /// (`Raft::membership_index`): if another one is in force by now, the change is refused
+    /// as stale, so that a retried change can never undo a later one. The answer is one
+    /// `ProposalAccepted` (where the configuration entry went) or one `ProposalRejected` in
+    /// the same step's output.
+    ChangeMembership {
+        /// The change.
+        change: MembershipChange,
+        /// The index of the configuration it applies to.
+        membership_index: LogIndex,
+    },
     /// The host's state machine took a snapshot of its state after applying every entry up
     /// to `index` (at most the last index an `Apply` handed out), and stored `data` durably.
     /// The node keeps it to send to followers, answers `Persist::Snapshot` with its metadata,

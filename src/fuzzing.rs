@@ -3,16 +3,19 @@
 //!
 //! Each target takes raw bytes, decodes them with [`arbitrary::Unstructured`] and panics on a
 //! violated property. Three targets:
-//! - [`step`]: one node with an arbitrary valid configuration fed an arbitrary sequence of
-//!   events, messages from arbitrary senders included, by a host that carries out each step's
+//! - [`step`]: one node with an arbitrary valid configuration and membership (a voter, a
+//!   learner, a member of a joint configuration, or a node started empty to join) fed an
+//!   arbitrary sequence of events, membership changes and messages from arbitrary senders
+//!   included (configuration entries and snapshots of any membership, valid or not), by a host
+//!   that carries out each step's
 //!   actions at once or (batching) keeps one buffer and carries out an arbitrary prefix of it
 //!   after each step. After every step the node-local invariants hold (term and commit never
 //!   decrease, commit within the log, applied indices contiguous, no vote changed within a
 //!   term, entries, votes and acknowledgements durable before they are sent, one outcome per
-//!   proposal).
-//! - [`cluster`]: an arbitrary fault schedule driving the simulator (its hosts batching or
-//!   not), whose checker verifies every invariant after every step, then a healed liveness
-//!   phase.
+//!   proposal or membership change, the configuration in force the one the durable log makes).
+//! - [`cluster`]: an arbitrary fault and membership schedule driving the simulator (its hosts
+//!   batching or not; nodes added, changes of every kind proposed, removed nodes retired),
+//!   whose checker verifies every invariant after every step, then a healed liveness phase.
 //! - [`restore`]: arbitrary persisted state given to `Raft::new` answers `Ok` or an error,
 //!   never a panic, and an `Ok` node then behaves under [`step`]'s checks.
 
@@ -21,18 +24,44 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::action::{Action, Persist};
 use crate::config::Config;
 use crate::event::Event;
+use crate::membership::{Membership, MembershipChange};
 use crate::message::{AppendOutcome, Message, SnapshotChunk, SnapshotOutcome};
 use crate::node::Raft;
 use crate::restore::Restored;
 use crate::sim::{Faults, NetworkConfig, Sim, SimConfig};
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Snapshot, SnapshotMeta};
 
-/// A configuration built from a few arbitrary numbers, always valid: 1-7 voters with ids
-/// 1..=n, this node one of them, small timeouts and bounds.
-fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
+/// The ids whose bits are set in `mask` (bit k for id k + 1).
+fn ids_of(mask: u8) -> Vec<NodeId> {
+    (1..=8).filter(|id| mask & (1 << (id - 1)) != 0).collect()
+}
+
+/// A configuration and a bootstrap membership built from a few arbitrary numbers, always
+/// valid: small timeouts and bounds; 1-7 voters with ids 1..=n and this node one of them (most
+/// often), or this node a learner, or a joint configuration, or nobody (a node that joins).
+fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membership)> {
     let voters = u.int_in_range(1..=7u64)?;
     let id = u.int_in_range(1..=voters)?;
-    let mut config = Config::new(id, 1..=voters);
+    let membership = match u.int_in_range(0..=7u8)? {
+        0..=4 => Membership::new(1..=voters),
+        5 => Membership {
+            voters: (1..=voters).filter(|&voter| voter != id).collect(),
+            outgoing: Vec::new(),
+            learners: vec![id],
+        },
+        6 => Membership {
+            voters: (2..=voters + 1).collect(),
+            outgoing: (1..=voters).collect(),
+            learners: Vec::new(),
+        },
+        _ => Membership::default(),
+    };
+    let membership = if membership.validate().is_ok() || membership.is_empty() {
+        membership
+    } else {
+        Membership::new(1..=voters) // A learner alone would leave no voter.
+    };
+    let mut config = Config::new(id);
     config.election_ticks = u.int_in_range(2..=40)?;
     config.heartbeat_ticks = u.int_in_range(1..=config.election_ticks - 1)?;
     config.max_inflight_appends = u.int_in_range(1..=8)?;
@@ -43,9 +72,10 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
     config.snapshot_chunk_bytes = u.int_in_range(1..=16)?;
     config.max_inflight_snapshot_chunks = u.int_in_range(1..=4)?;
     config.max_snapshot_bytes = u.int_in_range(1..=96)?;
+    config.auto_leave_joint = u.arbitrary()?;
     config.seed = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
-    Ok(config)
+    Ok((config, membership))
 }
 
 /// An event described relative to the node's state, so that most of them are plausible
@@ -74,6 +104,16 @@ enum FuzzEvent {
         prev_term: i8,
         entries: Vec<(u8, u8)>,
         commit: i8,
+        /// The entry at this position (modulo their number) carries a configuration of the
+        /// ids in the mask instead of a command (an empty mask: an invalid one).
+        configuration: Option<(u8, u8)>,
+    },
+    /// A membership change asked of the node, against its configuration in force or, one
+    /// time in four, a nearby index (stale or ahead).
+    ChangeMembership {
+        kind: u8,
+        target: u8,
+        stale: i8,
     },
     Accepted {
         from: u8,
@@ -103,7 +143,10 @@ enum FuzzEvent {
         len: u8,
         /// Bytes the snapshot declares after this chunk (0: the last chunk).
         remaining: u8,
-        foreign_voters: bool,
+        /// The snapshot's configuration: the voters in the mask (an empty mask: an invalid
+        /// one), from an entry `membership_back` before its index.
+        membership_mask: u8,
+        membership_back: u8,
     },
     SnapshotReceiving {
         from: u8,
@@ -184,6 +227,7 @@ impl FuzzEvent {
                 prev_term,
                 entries,
                 commit,
+                configuration,
             } => {
                 let message_term = near(term, t);
                 let prev_log_index = near(last, prev);
@@ -191,16 +235,26 @@ impl FuzzEvent {
                 // Mostly well-formed: contiguous, with small term steps; the raw bytes may
                 // still make gaps and decreasing terms through the wrapping adds.
                 let mut entry_term = prev_log_term;
+                let count = entries.len().min(16);
+                let configured = configuration
+                    .filter(|_| count > 0)
+                    .map(|(position, mask)| (usize::from(position) % count.max(1), mask));
                 let entries = entries
                     .into_iter()
                     .take(16)
                     .enumerate()
                     .map(|(offset, (step, command))| {
                         entry_term = entry_term.saturating_add(u64::from(step % 3 / 2));
+                        let payload = match configured {
+                            Some((position, mask)) if position == offset => {
+                                Payload::Membership(Membership::new(ids_of(mask)))
+                            }
+                            _ => Payload::Command(u64::from(command)),
+                        };
                         Entry {
                             term: entry_term.min(message_term),
                             index: prev_log_index.wrapping_add(offset as u64 + 1),
-                            payload: Payload::Command(u64::from(command)),
+                            payload,
                         }
                     })
                     .collect();
@@ -260,6 +314,33 @@ impl FuzzEvent {
                 };
                 receive(from, message)
             }
+            FuzzEvent::ChangeMembership {
+                kind,
+                target,
+                stale,
+            } => {
+                let id = NodeId::from(target % 9);
+                let change = match kind % 5 {
+                    0 => MembershipChange::AddLearner(id),
+                    1 => MembershipChange::Promote(id),
+                    2 => MembershipChange::Remove(id),
+                    3 => MembershipChange::Joint {
+                        voters: ids_of(target),
+                        learners: ids_of(kind).into_iter().filter(|&l| l > 4).collect(),
+                    },
+                    _ => MembershipChange::LeaveJoint,
+                };
+                let current = node.membership_index();
+                let membership_index = if stale % 4 == 0 {
+                    near(current, stale)
+                } else {
+                    current
+                };
+                Event::ChangeMembership {
+                    change,
+                    membership_index,
+                }
+            }
             FuzzEvent::Raw(event) => event,
             FuzzEvent::Snapshot { back, size } => Event::SnapshotTaken {
                 index: host_applied.saturating_sub(u64::from(back % 4)),
@@ -273,19 +354,23 @@ impl FuzzEvent {
                 offset,
                 len,
                 remaining,
-                foreign_voters,
+                membership_mask,
+                membership_back,
             } => {
-                let mut voters = node.config().voters.clone();
-                if foreign_voters {
-                    voters.push(99);
-                }
+                let last_index = near(last, index);
                 let message = Message::InstallSnapshot {
                     term: near(term, t),
                     chunk: Box::new(SnapshotChunk {
                         meta: SnapshotMeta {
-                            last_index: near(last, index),
+                            last_index,
                             last_term: near(node.last_term(), last_term),
-                            voters,
+                            membership: Membership::new(ids_of(membership_mask)),
+                            // Past the snapshot's index, for a few: a malformed one.
+                            membership_index: if membership_back < 224 {
+                                last_index.saturating_sub(u64::from(membership_back % 16))
+                            } else {
+                                last_index.saturating_add(1)
+                            },
                         },
                         size: u64::from(offset % 32 + len % 16 + remaining % 48),
                         offset: u64::from(offset % 32),
@@ -341,6 +426,9 @@ struct Host {
     disk_base: (LogIndex, u64),
     /// The stored entries after `disk_base`.
     disk_log: Vec<Entry<u64>>,
+    /// The configuration at the base of the stored log and its entry's index: the stored
+    /// snapshot's, or the bootstrap membership.
+    disk_membership: (LogIndex, Membership),
     applied: LogIndex,
     /// Batching: actions stepped and not carried out yet; always empty otherwise.
     batching: bool,
@@ -353,7 +441,12 @@ impl Host {
             .snapshot
             .as_ref()
             .map_or((0, 0), |s| (s.meta.last_index, s.meta.last_term));
+        let disk_membership = restored.snapshot.as_ref().map_or_else(
+            || (0, restored.membership.clone()),
+            |s| (s.meta.membership_index, s.meta.membership.clone()),
+        );
         Host {
+            disk_membership,
             disk_hard_state: restored.hard_state,
             disk_base,
             disk_log: restored
@@ -377,7 +470,10 @@ impl Host {
     /// unless batching).
     fn step(&mut self, event: Event<u64>, carry: u8) {
         let before = self.node.status();
-        let proposal = matches!(event, Event::Propose(_) | Event::ProposeBatch(_));
+        let proposal = matches!(
+            event,
+            Event::Propose(_) | Event::ProposeBatch(_) | Event::ChangeMembership { .. }
+        );
         let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
         let start = self.out.len();
         self.node.step_into(event, &mut self.out);
@@ -440,6 +536,7 @@ impl Host {
                 let covered = (meta.last_index - self.disk_base.0) as usize;
                 self.disk_log.drain(..covered.min(self.disk_log.len()));
                 self.disk_base = (meta.last_index, meta.last_term);
+                self.disk_membership = (meta.membership_index, meta.membership);
             }
             Action::InstallSnapshot(snapshot) => {
                 let index = snapshot.meta.last_index;
@@ -449,6 +546,12 @@ impl Host {
                 assert!(index > self.applied, "applied went back");
                 self.disk_log.clear();
                 self.disk_base = (index, snapshot.meta.last_term);
+                let meta = &snapshot.meta;
+                assert!(
+                    meta.membership.validate().is_ok(),
+                    "installed an invalid membership"
+                );
+                self.disk_membership = (meta.membership_index, meta.membership.clone());
                 self.applied = index;
             }
             Action::Send { message, to } => self.check_send(to, &message),
@@ -555,6 +658,22 @@ impl Host {
         assert_eq!(after_base, self.disk_log.as_slice(), "log not durable");
         assert_eq!(now.last_index, self.disk_last_index(), "log not durable");
         assert_eq!(now.snapshot_index, self.disk_base.0, "snapshot not durable");
+        // The configuration in force is the latest the durable log holds (thesis §4.1).
+        let latest = self
+            .disk_log
+            .iter()
+            .rev()
+            .find_map(|entry| match &entry.payload {
+                Payload::Membership(membership) => Some((entry.index, membership)),
+                _ => None,
+            });
+        let (index, membership) =
+            latest.unwrap_or((self.disk_membership.0, &self.disk_membership.1));
+        assert_eq!(
+            (self.node.membership_index(), self.node.membership()),
+            (index, membership),
+            "the configuration in force is not the one the log makes"
+        );
     }
 
     fn run(&mut self, u: &mut Unstructured<'_>) {
@@ -574,13 +693,16 @@ impl Host {
 /// The `step` target: one node, an arbitrary valid configuration, arbitrary events.
 pub fn step(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(config) = small_config(&mut u) else {
+    let Ok((config, membership)) = small_config(&mut u) else {
         return;
     };
     let Ok(batching) = bool::arbitrary(&mut u) else {
         return;
     };
-    let restored = Restored::default();
+    let restored = Restored {
+        membership,
+        ..Restored::default()
+    };
     let node = Raft::new(config, restored.clone()).expect("a valid config and a fresh state");
     Host::new(node, &restored, batching).run(&mut u);
 }
@@ -599,11 +721,11 @@ enum FuzzRestored {
         snapshot_at: Option<u8>,
         kept_before: u8,
     },
-    Raw(Restored<u64>),
+    Raw(Box<Restored<u64>>),
 }
 
 impl FuzzRestored {
-    fn build(self, voters: &[NodeId]) -> Restored<u64> {
+    fn build(self, membership: Membership) -> Restored<u64> {
         match self {
             FuzzRestored::Shaped {
                 term,
@@ -620,10 +742,16 @@ impl FuzzRestored {
                     .enumerate()
                     .map(|(offset, step)| {
                         entry_term += u64::from(step % 4 / 3);
+                        // One entry in sixteen a configuration entry.
+                        let payload = if step % 16 == 15 {
+                            Payload::Membership(Membership::new(1..=u64::from(step / 16 % 7 + 1)))
+                        } else {
+                            Payload::Command(u64::from(*step))
+                        };
                         Entry {
                             term: entry_term,
                             index: offset as u64 + 1,
-                            payload: Payload::Command(u64::from(*step)),
+                            payload,
                         }
                     })
                     .collect();
@@ -633,10 +761,21 @@ impl FuzzRestored {
                     .map(|at| usize::from(at).min(entries.len()))
                     .filter(|&at| at > 0)
                     .map(|at| {
+                        let configured = entries[..at].iter().rev().find_map(|entry| match &entry
+                            .payload
+                        {
+                            Payload::Membership(membership) => {
+                                Some((entry.index, membership.clone()))
+                            }
+                            Payload::Command(_) | Payload::Noop => None,
+                        });
+                        let (membership_index, membership) =
+                            configured.unwrap_or((0, membership.clone()));
                         let meta = SnapshotMeta {
                             last_index: at as u64,
                             last_term: entries[at - 1].term,
-                            voters: voters.to_vec(),
+                            membership,
+                            membership_index,
                         };
                         entries.drain(..at.saturating_sub(usize::from(kept_before)));
                         Snapshot {
@@ -652,9 +791,10 @@ impl FuzzRestored {
                     snapshot,
                     applied,
                     entries,
+                    membership,
                 }
             }
-            FuzzRestored::Raw(restored) => restored,
+            FuzzRestored::Raw(restored) => *restored,
         }
     }
 }
@@ -662,13 +802,13 @@ impl FuzzRestored {
 /// The `restore` target: arbitrary persisted state, then, if accepted, arbitrary events.
 pub fn restore(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(config) = small_config(&mut u) else {
+    let Ok((config, membership)) = small_config(&mut u) else {
         return;
     };
     let Ok(fuzz_restored) = FuzzRestored::arbitrary(&mut u) else {
         return;
     };
-    let restored = fuzz_restored.build(&config.voters);
+    let restored = fuzz_restored.build(membership);
     let Ok(node) = Raft::new(config, restored.clone()) else {
         return; // A clear error, not a panic: that is the property.
     };
@@ -688,10 +828,19 @@ pub fn restore(data: &[u8]) {
 #[derive(Arbitrary, Debug)]
 enum FaultOp {
     Ticks(u8),
-    Propose { node: u8, command: u16 },
-    ProposeBatch { node: u8, commands: Vec<u16> },
+    Propose {
+        node: u8,
+        command: u16,
+    },
+    ProposeBatch {
+        node: u8,
+        commands: Vec<u16>,
+    },
     Crash(u8),
-    CrashAfter { node: u8, prefix: u8 },
+    CrashAfter {
+        node: u8,
+        prefix: u8,
+    },
     Restart(u8),
     Disconnect(u8),
     Connect(u8),
@@ -702,6 +851,16 @@ enum FaultOp {
     Pause(u8),
     Resume(u8),
     Network(u8),
+    /// A node started empty to join (at most 4 in a run).
+    AddNode,
+    /// A membership change asked of a node (the leader, or not).
+    ChangeMembership {
+        node: u8,
+        kind: u8,
+        target: u8,
+    },
+    /// Retire a node if it is no longer a member anywhere.
+    Retire(u8),
 }
 
 /// The `cluster` target: an arbitrary fault schedule over a simulated cluster with the full
@@ -718,7 +877,6 @@ pub fn cluster(data: &[u8]) {
     let mut config = SimConfig::new(nodes, seed);
     config.batching = batching;
     let mut sim: Sim<u64> = Sim::new(config);
-    let id = |raw: u8| NodeId::from(raw) % nodes as NodeId + 1;
     let mut next_command: u64 = 1 << 32;
     let mut ops = 0;
     while !u.is_empty() && ops < 500 {
@@ -726,6 +884,8 @@ pub fn cluster(data: &[u8]) {
             break;
         };
         ops += 1;
+        let nodes = sim.ids().count();
+        let id = |raw: u8| NodeId::from(raw) % nodes as NodeId + 1;
         match op {
             FaultOp::Ticks(count) => sim.run(u64::from(count)),
             FaultOp::Propose { node, command } => {
@@ -744,7 +904,7 @@ pub fn cluster(data: &[u8]) {
             FaultOp::Connect(node) => sim.connect(id(node)),
             FaultOp::Partition(mask) => {
                 let (left, right): (Vec<NodeId>, Vec<NodeId>) =
-                    (1..=nodes as NodeId).partition(|&n| mask & (1 << (n - 1)) != 0);
+                    (1..=nodes as NodeId).partition(|&n| mask & (1 << ((n - 1) % 8)) != 0);
                 sim.partition(&[&left, &right]);
             }
             FaultOp::CutLink(a, b) if id(a) != id(b) => sim.cut_link(id(a), id(b)),
@@ -759,6 +919,45 @@ pub fn cluster(data: &[u8]) {
                 2 => NetworkConfig::unreliable_long_reordering(),
                 _ => Faults::level(3).network,
             }),
+            FaultOp::AddNode => {
+                if nodes < 9 {
+                    sim.add_node();
+                }
+            }
+            FaultOp::ChangeMembership { node, kind, target } => {
+                // Changes name only nodes that exist and are not retired: a host never adds a
+                // machine it shut down for good.
+                let live: Vec<NodeId> = sim.ids().filter(|&n| !sim.is_retired(n)).collect();
+                let pick = |raw: u8| live[usize::from(raw) % live.len()];
+                let change = match kind % 5 {
+                    0 => MembershipChange::AddLearner(pick(target)),
+                    1 => MembershipChange::Promote(pick(target)),
+                    2 => MembershipChange::Remove(pick(target)),
+                    3 => {
+                        let chosen = |mask: u8| -> Vec<NodeId> {
+                            let mut ids: Vec<NodeId> = live
+                                .iter()
+                                .enumerate()
+                                .filter(|(k, _)| mask & (1 << (k % 8)) != 0)
+                                .map(|(_, &n)| n)
+                                .collect();
+                            ids.dedup();
+                            ids
+                        };
+                        let voters = chosen(target);
+                        let learners = chosen(kind / 5)
+                            .into_iter()
+                            .filter(|n| !voters.contains(n))
+                            .collect();
+                        MembershipChange::Joint { voters, learners }
+                    }
+                    _ => MembershipChange::LeaveJoint,
+                };
+                let _ = sim.change_membership(id(node), change);
+            }
+            FaultOp::Retire(node) => {
+                let _ = sim.retire_if_removed(id(node));
+            }
         }
     }
     // The liveness phase: every fault healed, a commit must follow within a bound.

@@ -12,8 +12,10 @@
 //! ```
 //! use pureraft::{Action, Config, Event, Persist, Raft, Restored};
 //!
-//! let config = Config::new(1, [1]); // a one-node cluster, for the example
-//! let mut node: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+//! let config = Config::new(1);
+//! // A new one-node cluster, for the example; a node joining a running cluster starts from
+//! // `Restored::default()` instead.
+//! let mut node: Raft<Vec<u8>> = Raft::new(config, Restored::bootstrap([1])).unwrap();
 //! let mut actions = Vec::new();
 //! let mut applied = Vec::new();
 //! for _ in 0..30 {
@@ -121,6 +123,7 @@ mod config;
 mod entries;
 mod event;
 mod log;
+mod membership;
 mod message;
 mod node;
 mod quorum;
@@ -140,6 +143,7 @@ pub use action::{Action, Persist, ProposeError, SnapshotError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use entries::{Entries, IntoIter as EntriesIntoIter};
 pub use event::Event;
+pub use membership::{Membership, MembershipChange, MembershipError};
 pub use message::{
     AppendOutcome, Message, SnapshotChunk, SnapshotOutcome, ENTRY_HEADER_BYTES,
     MESSAGE_HEADER_BYTES,

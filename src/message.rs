@@ -207,7 +207,9 @@ impl<C: Command> Message<C> {
                         .sum::<usize>()
             }
             Message::InstallSnapshot { chunk, .. } => {
-                MESSAGE_HEADER_BYTES + 8 * chunk.meta.voters.len() + chunk.data.len()
+                MESSAGE_HEADER_BYTES
+                    + 8 * chunk.meta.membership.members().count()
+                    + chunk.data.len()
             }
             _ => MESSAGE_HEADER_BYTES,
         }

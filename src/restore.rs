@@ -1,10 +1,14 @@
 //! What a host hands back at restart, and why [`crate::Raft::new`] may refuse it.
 
 use crate::config::ConfigError;
+use crate::membership::{Membership, MembershipError};
 use crate::types::{Entry, HardState, LogIndex, NodeId, Snapshot, Term, INDEX_MAX, TERM_MAX};
 
-/// What a host hands back to [`Raft::new`](crate::Raft::new) at restart: exactly what the `Persist` actions
-/// wrote, plus how far its state machine had applied. `Restored::default()` is a fresh node.
+/// What a host hands back to [`Raft::new`](crate::Raft::new) at restart: exactly what the
+/// `Persist` actions wrote, plus the membership the cluster started with and how far the
+/// host's state machine had applied. A node of a new cluster starts from
+/// [`Restored::bootstrap`]; a node started empty to join a running cluster from
+/// `Restored::default()`, and follows the leader that adds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -24,6 +28,22 @@ pub struct Restored<C> {
     /// host restores its state machine from `snapshot`, so applying resumes after the larger
     /// of this and the snapshot's index.
     pub applied: LogIndex,
+    /// The membership the cluster was bootstrapped with (in force at index 0, before any
+    /// configuration entry), the same on every founding node and stored once, at bootstrap;
+    /// empty for a node that joins a running cluster. Once a snapshot exists, the snapshot's
+    /// membership is the one in force at its index instead.
+    pub membership: Membership,
+}
+
+impl<C> Restored<C> {
+    /// A founding node of a new cluster of `voters`: nothing persisted yet, and the cluster's
+    /// first membership. Every founding node starts from the same voters.
+    pub fn bootstrap(voters: impl IntoIterator<Item = NodeId>) -> Self {
+        Restored {
+            membership: Membership::new(voters),
+            ..Restored::default()
+        }
+    }
 }
 
 impl<C> Default for Restored<C> {
@@ -33,6 +53,7 @@ impl<C> Default for Restored<C> {
             snapshot: None,
             entries: Vec::new(),
             applied: 0,
+            membership: Membership::default(),
         }
     }
 }
@@ -96,10 +117,20 @@ pub enum RestoreError {
         /// The stored current term.
         current_term: Term,
     },
-    /// The snapshot's configuration is not this node's (`Config::voters`, in any order).
-    SnapshotVotersDiffer {
-        /// The voters the snapshot records.
-        snapshot: Vec<NodeId>,
+    /// A membership is invalid: the bootstrap one (`index` 0), the snapshot's (its index) or a
+    /// configuration entry's (its index).
+    InvalidMembership {
+        /// Where the membership is.
+        index: LogIndex,
+        /// What is wrong with it.
+        error: MembershipError,
+    },
+    /// The snapshot's configuration is said to come from an entry after the snapshot's index.
+    SnapshotMembershipAfterIndex {
+        /// The snapshot's `membership_index`.
+        membership_index: LogIndex,
+        /// The snapshot's last index.
+        last_index: LogIndex,
     },
     /// The stored entry at the snapshot's index has another term than the snapshot.
     SnapshotConflict {
@@ -155,9 +186,16 @@ impl std::fmt::Display for RestoreError {
                 f,
                 "stored snapshot has term {term}, above the current term {current_term}"
             ),
-            RestoreError::SnapshotVotersDiffer { snapshot } => write!(
+            RestoreError::InvalidMembership { index, error } => {
+                write!(f, "the membership at {index} is invalid: {error}")
+            }
+            RestoreError::SnapshotMembershipAfterIndex {
+                membership_index,
+                last_index,
+            } => write!(
                 f,
-                "stored snapshot records voters {snapshot:?}, not the configured ones"
+                "the snapshot at {last_index} names a configuration at {membership_index}, \
+                 after it"
             ),
             RestoreError::SnapshotConflict {
                 index,

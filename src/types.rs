@@ -1,5 +1,7 @@
 //! Identifiers, log entries and the durable hard state.
 
+use crate::membership::Membership;
+
 /// The identity of a node in the cluster. Any `u64` is a valid id.
 pub type NodeId = u64;
 
@@ -98,6 +100,10 @@ pub enum Payload<C> {
     Noop,
     /// A command proposed by a client.
     Command(C),
+    /// A cluster configuration (`Event::ChangeMembership`). It is in force on every node
+    /// from the moment the entry is in its log (thesis §4.1); hosts have nothing to apply,
+    /// but may watch it to learn of members coming and going.
+    Membership(Membership),
 }
 
 impl<C: Command> Payload<C> {
@@ -106,6 +112,7 @@ impl<C: Command> Payload<C> {
         match self {
             Payload::Noop => 0,
             Payload::Command(command) => command.size_bytes(),
+            Payload::Membership(membership) => 8 * membership.members().count(),
         }
     }
 }
@@ -175,8 +182,8 @@ pub struct Status {
 }
 
 /// What a snapshot covers: everything up to and including `last_index`, and the cluster
-/// configuration at that point (Raft §7, Figure 12: "last included index", "last included
-/// term", "last config").
+/// configuration in force at that point (Raft §7, Figure 12: "last included index", "last
+/// included term", "last config").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -185,8 +192,12 @@ pub struct SnapshotMeta {
     pub last_index: LogIndex,
     /// The term of that entry.
     pub last_term: Term,
-    /// The voters of the configuration in force at `last_index`.
-    pub voters: Vec<NodeId>,
+    /// The configuration in force at `last_index`.
+    pub membership: Membership,
+    /// The index of that configuration's entry (0 for the membership the cluster was
+    /// bootstrapped with): `Raft::membership_index` after the snapshot is installed, the same
+    /// on every node. At most `last_index`.
+    pub membership_index: LogIndex,
 }
 
 /// A snapshot of the host's state machine: its metadata and the host's bytes, which pureraft

@@ -1,14 +1,15 @@
 //! The rules a peer's message and a restored state must pass before anything acts on them
 //! (ARCHITECTURE.md §4): checked whole, and refused with no state changed.
 
-use crate::config::{same_voters, Config};
+use crate::membership::Membership;
 use crate::message::{Message, SnapshotChunk};
 use crate::restore::{RestoreError, Restored};
-use crate::types::{Entry, LogIndex, Term, INDEX_MAX, TERM_MAX};
+use crate::types::{Entry, LogIndex, Payload, Term, INDEX_MAX, TERM_MAX};
 
 /// Checks what a message claims against itself, before anything acts on it: its term is at
-/// most `TERM_MAX`, a log's terms never exceed its sender's term (correctness.md §1.9), and an
-/// append's entries are contiguous from `prev_log_index + 1` with non-decreasing terms.
+/// most `TERM_MAX`, a log's terms never exceed its sender's term (correctness.md §1.9), an
+/// append's entries are contiguous from `prev_log_index + 1` with non-decreasing terms, and
+/// every membership it carries (in an entry, or a snapshot's) is a valid one.
 pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
     if message.term() > TERM_MAX {
         return false;
@@ -26,8 +27,8 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
             entries,
             ..
         } => is_well_formed_append(*term, *prev_log_index, *prev_log_term, entries),
-        // A snapshot covers at least one entry, of a term no later than the sender's; its
-        // chunk fits in the offsets.
+        // A snapshot covers at least one entry, of a term no later than the sender's, in a
+        // valid configuration; its chunk fits in the offsets.
         Message::InstallSnapshot { term, chunk } => {
             let SnapshotChunk {
                 meta,
@@ -39,6 +40,8 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
                 && meta.last_index <= INDEX_MAX
                 && meta.last_term > 0
                 && meta.last_term <= *term
+                && meta.membership_index <= meta.last_index
+                && meta.membership.validate().is_ok()
                 && offset
                     .checked_add(data.len() as u64)
                     .is_some_and(|end| end <= *size)
@@ -53,7 +56,8 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
 }
 
 /// Checks an append as a whole: entries contiguous from `prev_log_index + 1`, terms
-/// non-decreasing from `prev_log_term` and never above the message's term.
+/// non-decreasing from `prev_log_term` and never above the message's term, configurations
+/// valid.
 fn is_well_formed_append<C>(
     term: Term,
     prev_log_index: LogIndex,
@@ -72,17 +76,23 @@ fn is_well_formed_append<C>(
         if entry.index != index || entry.term < previous_term || entry.term > term {
             return false;
         }
+        if let Payload::Membership(membership) = &entry.payload {
+            if membership.validate().is_err() {
+                return false;
+            }
+        }
         expected_index = index;
         previous_term = entry.term;
     }
     true
 }
 
-pub(crate) fn validate_restored<C>(
-    restored: &Restored<C>,
-    config: &Config,
-) -> Result<(), RestoreError> {
+/// Checks what a host handed back (`Restored`) before a node is built from it.
+pub(crate) fn validate_restored<C>(restored: &Restored<C>) -> Result<(), RestoreError> {
     let current_term = restored.hard_state.term;
+    if !restored.membership.is_empty() {
+        valid_membership(0, &restored.membership)?;
+    }
     if current_term == 0 && restored.hard_state.vote.is_some() {
         return Err(RestoreError::VoteInTermZero);
     }
@@ -107,11 +117,13 @@ pub(crate) fn validate_restored<C>(
                     current_term,
                 });
             }
-            if !same_voters(&meta.voters, &config.voters) {
-                return Err(RestoreError::SnapshotVotersDiffer {
-                    snapshot: meta.voters.clone(),
+            if meta.membership_index > meta.last_index {
+                return Err(RestoreError::SnapshotMembershipAfterIndex {
+                    membership_index: meta.membership_index,
+                    last_index: meta.last_index,
                 });
             }
+            valid_membership(meta.last_index, &meta.membership)?;
             (meta.last_index, meta.last_term)
         }
     };
@@ -152,6 +164,9 @@ pub(crate) fn validate_restored<C>(
         if entry.index == base_index + 1 && entry.term < base_term {
             return Err(RestoreError::TermDecreases { index: entry.index });
         }
+        if let Payload::Membership(membership) = &entry.payload {
+            valid_membership(entry.index, membership)?;
+        }
         previous_term = entry.term;
     }
     let last_index = restored
@@ -165,4 +180,11 @@ pub(crate) fn validate_restored<C>(
         });
     }
     Ok(())
+}
+
+/// A membership a restored state holds at `index` must be valid.
+fn valid_membership(index: LogIndex, membership: &Membership) -> Result<(), RestoreError> {
+    membership
+        .validate()
+        .map_err(|error| RestoreError::InvalidMembership { index, error })
 }

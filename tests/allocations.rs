@@ -81,9 +81,9 @@ fn allocations_per_committed_entry_are_reported_and_bounded() {
 #[test]
 fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
     // An idle follower: election timeout far away, so every tick is the idle path.
-    let mut config = Config::new(2, [1, 2, 3]);
+    let mut config = Config::new(2);
     config.election_ticks = 1 << 40;
-    let mut follower: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+    let mut follower: Raft<Vec<u8>> = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
     let mut out: Vec<Action<Vec<u8>>> = Vec::with_capacity(16);
     let ticks = allocations_during(|| {
         for _ in 0..100_000 {
@@ -95,7 +95,7 @@ fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
 
     // A leader of a caught-up 3-node cluster: heartbeat rounds in steady state.
     let mut leader: Raft<Vec<u8>> =
-        Raft::new(Config::new(1, [1, 2, 3]), Restored::default()).unwrap();
+        Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3])).unwrap();
     while leader.role() != Role::Leader {
         leader.step_into(Event::Tick, &mut out);
         if leader.role() == Role::Candidate {

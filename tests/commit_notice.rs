@@ -599,12 +599,14 @@ fn notice_from_ourselves_is_dropped() {
     }
 }
 
-/// `receive`: a notice from a node not in our configuration is handled like an append from
-/// it: dropped, whatever its term, with no change to term, leader or commit (who a node
-/// listens to, crate docs; issue 14, defect 3).
+/// `receive`: a notice from a node in no configuration we know, to a node that follows a
+/// leader, is handled like an append from it: dropped, whatever its term, with no change to
+/// term, leader or commit (who a node listens to, crate docs; issue 14, defect 3).
 #[test]
 fn notice_from_an_unknown_node_is_dropped_like_its_append() {
-    let original = restored_node(config(2), 1, &[1]);
+    let mut original = restored_node(config(2), 1, &[1]);
+    receive(&mut original, 1, append(1, 1, 1, vec![], 0));
+    assert_eq!(original.leader(), Some(1));
     for message in [notice(3, 1, 1, 1), notice(1, 1, 1, 1), notice(0, 0, 0, 0)] {
         let mut node = original.clone();
         let actions = receive(&mut node, 9, message.clone());

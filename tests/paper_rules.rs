@@ -82,6 +82,7 @@ impl Disk {
             entries: self.entries.clone(),
             applied,
             snapshot: None,
+            membership: three(),
         }
     }
 }
@@ -380,7 +381,7 @@ fn candidate_votes_for_itself_persists_and_asks_every_peer() {
 #[test]
 fn candidate_becomes_leader_on_a_majority_of_distinct_grants() {
     let mut candidate: Node =
-        Raft::new(Config::new(1, [1, 2, 3, 4, 5]), Restored::default()).unwrap();
+        Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3, 4, 5])).unwrap();
     tick_until_campaign(&mut candidate);
     let term = candidate.term();
     receive(&mut candidate, 2, grant(term));
@@ -440,7 +441,7 @@ fn election_timeout_is_randomized_within_bounds_and_by_seed() {
     for seed in 0..32 {
         let mut config = config(1);
         config.seed = seed;
-        let mut node: Node = Raft::new(config, Restored::default()).unwrap();
+        let mut node: Node = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
         // The first timeout, then the re-drawn timeouts of two more candidacies.
         for round in 0..3 {
             let (ticks, _) = ticks_until_campaign(&mut node);
@@ -777,7 +778,7 @@ fn stale_rejection_does_not_move_next_below_match() {
 /// A leader of term 1 (config `config`) whose no-op node 2 (and node 3 if `both`) has
 /// acknowledged, so that it replicates to them in pipeline.
 fn leader_with_caught_up_followers(config: Config, both: bool) -> Node {
-    let mut leader: Node = Raft::new(config, Restored::default()).unwrap();
+    let mut leader: Node = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
     elect(&mut leader, 2);
     receive(&mut leader, 2, accepted(1, 1));
     if both {
@@ -916,12 +917,13 @@ fn a_batch_is_refused_as_a_whole() {
     let mut config = config(1);
     config.max_bytes_per_message = 8;
     config.max_uncommitted_entries = 4;
-    let mut follower: Raft<Vec<u8>> = Raft::new(config.clone(), Restored::default()).unwrap();
+    let mut follower: Raft<Vec<u8>> =
+        Raft::new(config.clone(), Restored::bootstrap([1, 2, 3])).unwrap();
     let actions = follower.step(Event::ProposeBatch(vec![vec![1]]));
     let not_leader = ProposeError::NotLeader { leader_hint: None };
     assert_eq!(actions, vec![Action::ProposalRejected(not_leader)]);
 
-    let mut leader: Raft<Vec<u8>> = Raft::new(config, Restored::default()).unwrap();
+    let mut leader: Raft<Vec<u8>> = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
     elect(&mut leader, 2);
     let refusals = [
         (vec![], ProposeError::EmptyBatch),
@@ -1016,7 +1018,7 @@ fn non_leader_rejects_a_proposal_naming_the_known_leader() {
 fn leader_rejects_proposals_beyond_max_uncommitted_entries() {
     let mut config = config(1);
     config.max_uncommitted_entries = 3;
-    let mut leader: Node = Raft::new(config, Restored::default()).unwrap();
+    let mut leader: Node = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
     elect(&mut leader, 2); // the no-op is the first uncommitted entry
     for command in [1, 2] {
         let actions = leader.step(Event::Propose(command));
@@ -1086,7 +1088,7 @@ fn restart_from_persisted_state_restores_term_vote_and_log() {
 fn run_script(seed: u64) -> (Vec<Actions>, pureraft::Status) {
     let mut config = config(1);
     config.seed = seed;
-    let mut node: Node = Raft::new(config, Restored::default()).unwrap();
+    let mut node: Node = Raft::new(config, Restored::bootstrap([1, 2, 3])).unwrap();
     // 19 ticks: exactly one campaign, as the first timeout lies in [10, 20).
     let mut events: Vec<Event<u64>> = vec![Event::Tick; 19];
     events.push(Event::Receive {

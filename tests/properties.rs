@@ -179,10 +179,11 @@ fn decode_event(raw: (u8, u8, u8)) -> Event<u64> {
 #[test]
 fn same_state_same_events_same_actions() {
     fn property(seed: u64, raw: Vec<(u8, u8, u8)>) -> bool {
-        let mut config = Config::new(1, [1, 2, 3]);
+        let mut config = Config::new(1);
         config.seed = seed;
-        let mut a: Raft<u64> = Raft::new(config.clone(), Restored::default()).unwrap();
-        let mut b: Raft<u64> = Raft::new(config, Restored::default()).unwrap();
+        let restored = Restored::bootstrap([1, 2, 3]);
+        let mut a: Raft<u64> = Raft::new(config.clone(), restored.clone()).unwrap();
+        let mut b: Raft<u64> = Raft::new(config, restored).unwrap();
         raw.into_iter().map(decode_event).all(|event| {
             let left: Vec<Action<u64>> = a.step(event.clone());
             let right = b.step(event);

@@ -362,7 +362,7 @@ const CHUNK_BYTES: usize = 64 << 10;
 fn bounded_follower() -> Raft<u64> {
     let mut config = config(1);
     config.max_snapshot_bytes = SNAPSHOT_BOUND_BYTES;
-    Raft::new(config, Default::default()).unwrap()
+    Raft::new(config, pureraft::Restored::bootstrap([1, 2, 3])).unwrap()
 }
 
 /// A chunk of snapshot (20, 1) of node 2 in term 2.
@@ -371,7 +371,8 @@ fn chunk_of(size: u64, offset: u64, length: usize) -> Event<u64> {
         meta: SnapshotMeta {
             last_index: 20,
             last_term: 1,
-            voters: vec![1, 2, 3],
+            membership: three(),
+            membership_index: 0,
         },
         size,
         offset,
@@ -452,7 +453,7 @@ fn incoming_snapshot_buffer_stays_under_max_snapshot_bytes() {
 fn a_snapshot_larger_than_the_bound_is_refused_to_the_host() {
     let mut config = config(1);
     config.max_snapshot_bytes = 4;
-    let mut leader = Raft::new(config, Default::default()).unwrap();
+    let mut leader = Raft::new(config, pureraft::Restored::bootstrap([1, 2, 3])).unwrap();
     elect(&mut leader, 3);
     receive(&mut leader, 3, accepted(1, 1));
     let actions = leader.step(Event::SnapshotTaken {

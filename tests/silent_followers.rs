@@ -81,7 +81,7 @@ fn a_dead_follower_is_sent_small_constant_messages_on_the_snapshot_path() {
 /// flight), hosts snapshotting every 100 entries of `snapshot_bytes` and keeping none.
 fn default_cluster(seed: u64, snapshot_bytes: usize) -> Sim<Vec<u8>> {
     let mut config = SimConfig::new(3, seed).with_snapshots(100);
-    config.node = Config::new(1, [1]);
+    config.node = Config::new(1);
     config.node.snapshot_trailing_entries = 0;
     config.snapshot_padding = snapshot_bytes - 16;
     Sim::new(config)
@@ -205,7 +205,7 @@ fn a_lost_append_is_sent_again_on_the_rejection_of_a_tail_probe() {
 fn a_follower_that_went_silent_gets_no_entry_twice() {
     let mut config = config(1);
     config.max_inflight_appends = 4;
-    let mut leader = pureraft::Raft::new(config, Default::default()).unwrap();
+    let mut leader = pureraft::Raft::new(config, pureraft::Restored::bootstrap([1, 2, 3])).unwrap();
     elect(&mut leader, 3);
     receive(&mut leader, 2, accepted(1, 1));
     receive(&mut leader, 3, accepted(1, 1));

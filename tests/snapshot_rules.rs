@@ -713,12 +713,13 @@ fn follower_within_the_trailing_window_catches_up_by_entries() {
 /// snapshot's index + 1 (a one-node cluster commits on its own).
 #[test]
 fn restart_from_a_snapshot_applies_from_after_it() {
-    let single = || Config::new(1, [1]);
+    let single = || Config::new(1);
     let snapshot = Snapshot {
         meta: SnapshotMeta {
             last_index: 5,
             last_term: 2,
-            voters: vec![1],
+            membership: pureraft::Membership::new([1]),
+            membership_index: 0,
         },
         data: b"five".to_vec(),
     };
@@ -730,6 +731,7 @@ fn restart_from_a_snapshot_applies_from_after_it() {
         snapshot: Some(snapshot.clone()),
         entries,
         applied,
+        membership: pureraft::Membership::new([1]),
     };
     let overlapping: Vec<Entry<u64>> = (3..=7).map(|index| entry(index, 2)).collect();
     let mut node: Node = Raft::new(single(), restored(overlapping.clone(), 0)).unwrap();

@@ -82,11 +82,11 @@ pub fn payload() -> Cmd {
     Arc::from(&PAYLOAD[..])
 }
 
-/// The configuration shared by every workload, for node `id` of voters `1..=nodes`: election
+/// The configuration shared by every workload, for node `id` of a cluster of `nodes`: election
 /// timeouts in `[election_ticks, 2 * election_ticks)`, heartbeat 3 ticks, 256 appends in flight,
 /// 1 MiB and 8192 entries per message, up to 2^20 uncommitted entries.
-pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> Config {
-    let mut config = Config::new(id, 1..=nodes);
+pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> (Config, u64) {
+    let mut config = Config::new(id);
     config.election_ticks = election_ticks;
     config.heartbeat_ticks = 3;
     config.max_inflight_appends = 256;
@@ -94,7 +94,7 @@ pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> Config 
     config.max_entries_per_message = 8192;
     config.max_uncommitted_entries = 1 << 20;
     config.seed = seed;
-    config
+    (config, nodes)
 }
 
 /// The seed of node `id` in repetition `repetition`: distinct per node, and per repetition so
@@ -133,10 +133,11 @@ pub struct Node {
 }
 
 impl Node {
-    /// A fresh node with empty host state.
-    pub fn new(config: Config) -> Self {
+    /// A fresh node with empty host state, a founding member of a cluster of `voters`
+    /// (`config`'s answer).
+    pub fn new((config, voters): (Config, u64)) -> Self {
         Node {
-            raft: new_raft(config),
+            raft: new_raft(config, voters),
             out: Vec::new(),
             disk: Vec::new(),
             disk_first: 1,
@@ -148,8 +149,8 @@ impl Node {
 
     /// Replaces the state machine by a fresh one and clears the host state, keeping the
     /// buffers' capacity.
-    pub fn restart(&mut self, config: Config) {
-        self.raft = new_raft(config);
+    pub fn restart(&mut self, (config, voters): (Config, u64)) {
+        self.raft = new_raft(config, voters);
         self.out.clear();
         self.disk.clear();
         self.disk_first = 1;
@@ -224,8 +225,9 @@ impl Node {
     }
 }
 
-fn new_raft(config: Config) -> Raft<Cmd> {
-    Raft::new(config, Restored::default()).expect("a valid configuration")
+/// A founding node of a cluster of `voters` with ids `1..=voters`.
+fn new_raft(config: Config, voters: u64) -> Raft<Cmd> {
+    Raft::new(config, Restored::bootstrap(1..=voters)).expect("a valid configuration")
 }
 
 /// An in-memory cluster of N nodes with ids `1..=N` and one global FIFO message queue.
@@ -475,7 +477,10 @@ impl TickIdle {
     /// The idle follower.
     pub fn new() -> Self {
         TickIdle {
-            raft: new_raft(config(2, 3, 1 << 40, 2)),
+            raft: {
+                let (config, voters) = config(2, 3, 1 << 40, 2);
+                new_raft(config, voters)
+            },
             out: Vec::new(),
             ticks: 0,
         }

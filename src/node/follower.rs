@@ -4,7 +4,7 @@
 use crate::action::{Action, Persist};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
-use crate::types::{Command, Entry, LogIndex, NodeId, Role, Term};
+use crate::types::{Command, Entry, LogIndex, NodeId, Payload, Role, Term};
 
 use super::Raft;
 
@@ -174,12 +174,25 @@ impl<C: Command> Raft<C> {
             first_index > self.commit_index,
             "truncating a committed entry"
         );
-        if first_index <= self.log.last_index() {
+        let truncated = first_index <= self.log.last_index();
+        if truncated {
             self.log.truncate_from(first_index);
+            self.memberships.truncate_from(first_index);
             // Cannot happen for a leader whose log only grows; kept true regardless.
             self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
         }
         self.log.extend_from_slice(new_entries);
+        // Thesis §4.1: a configuration is in force as soon as it is in the log.
+        let mut configurations = false;
+        for entry in new_entries {
+            if let Payload::Membership(membership) = &entry.payload {
+                self.memberships.push(entry.index, membership.clone());
+                configurations = true;
+            }
+        }
+        if truncated || configurations {
+            self.membership_changed();
+        }
         // Persist the message's own entries rather than a copy (usually every one is new).
         entries.remove_first(first_new);
         self.push_persist(Persist::Entries(entries), out);

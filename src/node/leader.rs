@@ -22,19 +22,21 @@ impl<C: Command> Raft<C> {
         assert_eq!(self.vote, Some(self.config.id));
         self.role = Role::Leader;
         self.leader = Some(self.config.id);
-        self.votes_granted.clear();
+        self.votes.clear();
         self.heartbeat_elapsed = 0;
         let next_index = self.log.last_index() + 1;
         let inflight_max = self.config.max_inflight_appends;
-        let id = self.config.id;
-        let peers = self.config.voters.iter().filter(|&&voter| voter != id);
+        let peers = self.tracked_members();
         self.progress.clear();
         if self.progress.capacity() == 0 {
             // A node's first term as leader: one allocation, at the final size.
-            self.progress = Vec::with_capacity(self.config.voters.len() - 1);
+            self.progress = Vec::with_capacity(peers.len());
         }
-        self.progress
-            .extend(peers.map(|&peer| Progress::new(peer, next_index, inflight_max)));
+        self.progress.extend(
+            peers
+                .iter()
+                .map(|&peer| Progress::new(peer, next_index, inflight_max)),
+        );
         // Raft §8 / thesis §6.4: a no-op entry of the new term lets the leader commit, and so
         // learn, every earlier entry without waiting for a client.
         self.append_to_own_log(Payload::Noop, out);
@@ -82,7 +84,7 @@ impl<C: Command> Raft<C> {
     #[inline]
     pub(super) fn handle_accepted(
         &mut self,
-        slot: usize,
+        mut slot: usize,
         match_index: LogIndex,
         out: &mut Vec<Action<C>>,
     ) {
@@ -102,7 +104,14 @@ impl<C: Command> Raft<C> {
         // match = max(match, answer): reordered answers never move it back. Only a match
         // above the commit index can move the majority's past it.
         if self.progress[slot].accepted(match_index) && match_index > self.commit_index {
+            let id = self.progress[slot].id;
             self.maybe_commit(out);
+            // A configuration committed may have changed whom this node tracks, or made it
+            // step down (thesis §4.2.2).
+            match self.peer_slot(id) {
+                Some(now) if self.role == Role::Leader => slot = now,
+                _ => return,
+            }
         }
         let progress = &self.progress[slot];
         if progress.catching_up && progress.match_index >= self.compaction_target() {
@@ -241,6 +250,10 @@ impl<C: Command> Raft<C> {
         out: &mut Vec<Action<C>>,
     ) -> LogIndex {
         let index = self.log.last_index() + 1;
+        let membership = match &payload {
+            Payload::Membership(membership) => Some(membership.clone()),
+            _ => None,
+        };
         let entry = Entry {
             term: self.term,
             index,
@@ -248,6 +261,11 @@ impl<C: Command> Raft<C> {
         };
         self.log.push(entry.clone());
         self.push_persist(Persist::Entries(Entries::one(entry)), out);
+        if let Some(membership) = membership {
+            // In force at once, on the leader too (thesis §4.1).
+            self.memberships.push(index, membership);
+            self.sync_progress();
+        }
         index
     }
 
@@ -426,39 +444,57 @@ impl<C: Command> Raft<C> {
     /// Figure 2, leaders: "If there exists an N such that N > commitIndex, a majority of
     /// `matchIndex[i] >= N`, and `log[N].term == currentTerm`: set commitIndex = N". The term check
     /// is §5.4.2: never commit an earlier term's entry by counting replicas (Figure 8).
+    /// While joint, N must be held by a majority of the new voters and of the old (thesis
+    /// §4.3); the leader counts its own log only where it is a voter.
     pub(super) fn maybe_commit(&mut self, out: &mut Vec<Action<C>>) {
+        let candidate = self.quorum_match();
+        if candidate <= self.commit_index || self.log.term_at(candidate) != Some(self.term) {
+            return;
+        }
+        let previous = self.commit_index;
+        self.commit_index = candidate;
+        self.apply_committed(out);
+        for slot in 0..self.progress.len() {
+            self.maybe_send_commit(slot, out);
+        }
+        self.membership_committed(previous, out);
+    }
+
+    /// The highest index a quorum of the configuration in force holds.
+    #[inline(always)]
+    fn quorum_match(&self) -> LogIndex {
         let last_index = self.log.last_index();
-        let candidate = if self.progress.len() < quorum::SMALL {
+        let membership = self.memberships.current();
+        let plain = membership.outgoing.is_empty()
+            && membership.learners.is_empty()
+            && self.progress.len() + 1 == membership.voters.len()
+            && self.progress.len() < quorum::SMALL;
+        if plain {
+            // The usual case: every peer tracked is a voter and so is this leader (the
+            // progress list holds the configuration's other members).
             let mut matches = [0; quorum::SMALL];
             let voters = self.progress.len() + 1;
             for (slot, progress) in matches.iter_mut().zip(&self.progress) {
                 *slot = progress.match_index;
             }
             matches[voters - 1] = last_index;
-            quorum::committed_index(&mut matches[..voters])
-        } else {
-            let mut matches: Vec<LogIndex> = self.progress.iter().map(|p| p.match_index).collect();
-            matches.push(last_index);
-            quorum::committed_index(&mut matches)
-        };
-        if candidate <= self.commit_index || self.log.term_at(candidate) != Some(self.term) {
-            return;
+            return quorum::committed_index(&mut matches[..voters]);
         }
-        self.commit_index = candidate;
-        self.apply_committed(out);
-        for slot in 0..self.progress.len() {
-            self.maybe_send_commit(slot, out);
-        }
+        let id = self.config.id;
+        quorum::joint_committed_index(&membership.voters, &membership.outgoing, |voter| {
+            if voter == id {
+                return last_index;
+            }
+            self.progress
+                .iter()
+                .find(|progress| progress.id == voter)
+                .map_or(0, |progress| progress.match_index)
+        })
     }
 
     pub(super) fn peer_slot(&self, peer: NodeId) -> Option<usize> {
         self.progress
             .iter()
             .position(|progress| progress.id == peer)
-    }
-
-    /// True if `id` is a voter other than this node.
-    pub(super) fn is_peer(&self, id: NodeId) -> bool {
-        id != self.config.id && self.config.voters.contains(&id)
     }
 }

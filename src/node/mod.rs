@@ -7,23 +7,24 @@
 mod candidate;
 mod follower;
 mod leader;
+mod membership;
 mod snapshot;
 
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 use crate::action::{Action, Persist};
-use crate::config::{same_voters, Config};
+use crate::config::Config;
 use crate::entries::Entries;
 use crate::event::Event;
 use crate::log::Log;
+use crate::membership::{Membership, MembershipChange, MembershipLog};
 use crate::message::{AppendOutcome, Message, SnapshotOutcome};
 use crate::restore::{InitError, Restored};
 use crate::rng::Rng;
-use crate::tracker::Progress;
+use crate::tracker::{Progress, Votes};
 use crate::types::{
-    Command, Entry, HardState, LogIndex, NodeId, Role, Snapshot, Status, Term, TERM_JUMP_MAX,
+    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, Status, Term,
+    TERM_JUMP_MAX,
 };
 use crate::validate::{is_well_formed, validate_restored};
 
@@ -54,9 +55,12 @@ pub struct Raft<C> {
     election_timeout: u64,
     heartbeat_elapsed: u64,
     rng: Rng,
-    /// Candidate only: the voters that granted their vote in this term, this node included.
-    votes_granted: SmallVec<[NodeId; 8]>,
-    /// Leader only: one entry per voter other than this node, in `Config::voters` order.
+    /// The configurations the log holds, the one in force last (thesis §4.1).
+    memberships: MembershipLog,
+    /// Candidate only: who granted and who refused its vote in this term, this node included.
+    votes: Votes,
+    /// Leader only: one entry per member other than this node, of the configuration in force
+    /// and of the last one committed (a removed member is still told of its removal).
     progress: Vec<Progress>,
     /// Where the current step's actions begin in `out`. Actions before it belong to earlier
     /// steps and are never read or changed.
@@ -69,17 +73,19 @@ pub struct Raft<C> {
 }
 
 impl<C: Command> Raft<C> {
-    /// Builds a node from its configuration and what it persisted before (or
-    /// `Restored::default()` for a fresh node). Validates both; the node starts as a follower
-    /// of the restored term with a fresh randomized election timeout.
+    /// Builds a node from its configuration and what it persisted before:
+    /// [`Restored::bootstrap`] for a founding node of a new cluster, `Restored::default()` for
+    /// a node started empty to join one. Validates both; the node starts as a follower of the
+    /// restored term with a fresh randomized election timeout.
     pub fn new(config: Config, restored: Restored<C>) -> Result<Self, InitError> {
         config.validate()?;
-        validate_restored(&restored, &config)?;
+        validate_restored(&restored)?;
         let Restored {
             hard_state,
             snapshot,
             mut entries,
             applied,
+            membership,
         } = restored;
         let (base_index, base_term) = snapshot
             .as_ref()
@@ -88,6 +94,15 @@ impl<C: Command> Raft<C> {
         let covered = entries.iter().take_while(|e| e.index <= base_index).count();
         entries.drain(..covered);
         let applied = applied.max(base_index);
+        let mut memberships = match &snapshot {
+            Some(s) => MembershipLog::new(s.meta.membership_index, s.meta.membership.clone()),
+            None => MembershipLog::new(0, membership),
+        };
+        for entry in &entries {
+            if let Payload::Membership(membership) = &entry.payload {
+                memberships.push(entry.index, membership.clone());
+            }
+        }
         let mut raft = Raft {
             term: hard_state.term,
             vote: hard_state.vote,
@@ -101,7 +116,8 @@ impl<C: Command> Raft<C> {
             election_timeout: 0,
             heartbeat_elapsed: 0,
             rng: Rng::new(config.seed),
-            votes_granted: SmallVec::new(),
+            memberships,
+            votes: Votes::default(),
             progress: Vec::new(),
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
@@ -148,6 +164,10 @@ impl<C: Command> Raft<C> {
             Event::Propose(command) => self.step_propose(command, out),
             Event::ProposeBatch(commands) => self.step_propose_batch(commands, out),
             Event::SnapshotTaken { index, data } => self.step_snapshot_taken(index, data, out),
+            Event::ChangeMembership {
+                change,
+                membership_index,
+            } => self.step_change_membership(change, membership_index, out),
         }
     }
 
@@ -179,6 +199,19 @@ impl<C: Command> Raft<C> {
     #[inline(never)]
     fn step_snapshot_taken(&mut self, index: LogIndex, data: Vec<u8>, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.take_snapshot(index, data, out));
+    }
+
+    /// A membership change.
+    #[inline(never)]
+    fn step_change_membership(
+        &mut self,
+        change: MembershipChange,
+        membership_index: LogIndex,
+        out: &mut Vec<Action<C>>,
+    ) {
+        self.in_step(out, |raft, out| {
+            raft.propose_membership(change, membership_index, out)
+        });
     }
 
     /// Runs one step's `handler`: first notes where the step's actions begin in `out`; last, in
@@ -279,9 +312,22 @@ impl<C: Command> Raft<C> {
         self.log.term_at(index)
     }
 
-    /// The configuration the node was built with.
+    /// The configuration the node was built with (its options; who is in the cluster is in
+    /// [`Raft::membership`]).
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The cluster configuration in force on this node: the latest its log holds, committed
+    /// or not (thesis §4.1).
+    pub fn membership(&self) -> &Membership {
+        self.memberships.current()
+    }
+
+    /// The index of the configuration in force (its entry's; the snapshot's, or 0 for the
+    /// membership the cluster was bootstrapped with). `Event::ChangeMembership` names it.
+    pub fn membership_index(&self) -> LogIndex {
+        self.memberships.current_index()
     }
 
     /// All of the above in one value.
@@ -301,7 +347,9 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// While leading: each peer's match index (Figure 2 matchIndex), for monitoring.
+    /// While leading: the match index (Figure 2 matchIndex) of every member it replicates to,
+    /// learners included, for monitoring; how far a learner is behind before it is promoted
+    /// is `last_index` less its match.
     pub fn match_indices(&self) -> impl Iterator<Item = (NodeId, LogIndex)> + '_ {
         self.progress.iter().map(|pr| (pr.id, pr.match_index))
     }
@@ -335,7 +383,7 @@ impl<C: Command> Raft<C> {
         }
         if self.role != Role::Follower {
             self.role = Role::Follower;
-            self.votes_granted.clear();
+            self.votes.clear();
             self.clear_leader_state();
             self.reset_election_timer();
         }
@@ -359,9 +407,9 @@ impl<C: Command> Raft<C> {
             // malformed message from a faulty peer must not depose a leader.
             return;
         };
-        if !self.is_peer(from) {
-            // Who a node listens to (crate docs): only the voters of its configuration. An
-            // unknown id changes nothing here, neither term nor role, log nor commit index.
+        if !self.listens_to(from, &message) {
+            // An id it does not listen to changes nothing here, neither term nor role, log
+            // nor commit index; a vote request from it is refused with our term.
             if let Message::RequestVote { .. } = message {
                 self.send(from, self.vote_response(false), out);
             }
@@ -435,22 +483,43 @@ impl<C: Command> Raft<C> {
         }
     }
 
+    /// Who a node listens to (crate docs, "Who a node listens to"; ARCHITECTURE.md §4).
+    ///
+    /// A vote request only from a voter of the configuration in force or, while we have no
+    /// leader, from a candidate whose log is more up to date than ours (it may hold
+    /// configurations we lack, and it is the only kind we could grant): a removed server that
+    /// missed its removal has a log that lacks the removal entry, so it is behind and cannot
+    /// disrupt a node that has it (thesis §4.2.3). Anything else from a member of some
+    /// configuration the log holds, from the leader we follow, or, while we have no leader (a
+    /// node started empty to join, a candidate, a follower that has not heard from a leader
+    /// in its term), from anyone: a leader unknown to us may hold configurations we have not
+    /// received. A node that leads, or follows a leader, never acts on a stranger's message.
+    fn listens_to(&self, from: NodeId, message: &Message<C>) -> bool {
+        if let Message::RequestVote {
+            last_log_index,
+            last_log_term,
+            ..
+        } = message
+        {
+            let ahead_of_us = *last_log_term > self.log.last_term()
+                || (*last_log_term == self.log.last_term()
+                    && *last_log_index > self.log.last_index());
+            return self.memberships.current().is_voter(from) || (ahead_of_us && self.leaderless());
+        }
+        self.memberships.knows(from) || self.leader == Some(from) || self.leaderless()
+    }
+
+    /// True while this node neither leads nor follows a leader in its term.
+    fn leaderless(&self) -> bool {
+        self.leader.is_none() && self.role != Role::Leader
+    }
+
     /// The message's term if it may be acted on, or `None` to drop it: it must be well formed
-    /// ([`is_well_formed`]), its term at most [`TERM_JUMP_MAX`] above ours, and a snapshot must
-    /// be taken in our configuration. A snapshot records the voters it was taken with; until
-    /// membership changes exist, one that names other voters than ours cannot come from a
-    /// correct leader of this cluster, and storing it would leave state `Raft::new` refuses at
-    /// restart.
+    /// ([`is_well_formed`]) and its term at most [`TERM_JUMP_MAX`] above ours.
     fn checked_term(&self, message: &Message<C>) -> Option<Term> {
         let term = message.term();
-        let ours = match message {
-            Message::InstallSnapshot { chunk, .. } => {
-                same_voters(&chunk.meta.voters, &self.config.voters)
-            }
-            _ => true,
-        };
         let plausible = term - self.term.min(term) <= TERM_JUMP_MAX;
-        (plausible && ours && is_well_formed(message)).then_some(term)
+        (plausible && is_well_formed(message)).then_some(term)
     }
 
     /// Figure 2, RequestVote and AppendEntries receivers, rule 1: "Reply false if term <
@@ -558,8 +627,14 @@ impl<C: Command> Raft<C> {
             Role::Leader => {
                 debug_assert_eq!(self.leader, Some(self.config.id));
                 debug_assert_eq!(self.vote, Some(self.config.id));
-                debug_assert_eq!(self.progress.len(), self.config.voters.len() - 1);
+                let tracked = self.tracked_members();
+                debug_assert_eq!(
+                    self.progress.len(),
+                    tracked.len(),
+                    "one progress per member"
+                );
                 for progress in &self.progress {
+                    debug_assert!(tracked.contains(&progress.id), "progress of a non-member");
                     progress.check(self.log.last_index());
                 }
             }

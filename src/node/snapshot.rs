@@ -142,12 +142,16 @@ impl<C: Command> Raft<C> {
         let (index, term) = (snapshot.meta.last_index, snapshot.meta.last_term);
         debug_assert!(index > self.commit_index);
         self.log.reset(index, term);
+        let meta = &snapshot.meta;
+        self.memberships
+            .reset(meta.membership_index, meta.membership.clone());
         self.commit_index = index;
         self.applied_index = index;
         self.leader_verified_index = index;
         let snapshot = Arc::new(snapshot);
         self.snapshot = Some(Arc::clone(&snapshot));
         out.push(Action::InstallSnapshot(snapshot));
+        self.membership_changed();
     }
 
     pub(super) fn send_snapshot_response(
@@ -373,7 +377,8 @@ impl<C: Command> Raft<C> {
         let meta = SnapshotMeta {
             last_index: index,
             last_term,
-            voters: self.config.voters.clone(),
+            membership: self.memberships.at(index).clone(),
+            membership_index: self.memberships.entry_at(index).0,
         };
         self.snapshot = Some(Arc::new(Snapshot {
             meta: meta.clone(),
@@ -399,6 +404,7 @@ impl<C: Command> Raft<C> {
             }
         }
         self.log.compact_to(target);
+        self.memberships.compact_to(self.log.base_index());
     }
 
     /// How far the log may be compacted when no follower holds it back: the latest

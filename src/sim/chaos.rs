@@ -2,10 +2,14 @@
 //! healed (after TigerBeetle's VOPR).
 
 use super::{NetworkConfig, Sim};
+use crate::membership::MembershipChange;
+use crate::types::{LogIndex, NodeId};
 
 /// See [`Sim::liveness_bound_ticks`].
 const LIVENESS_ELECTION_TIMEOUTS: u64 = 10;
-use crate::types::{LogIndex, NodeId};
+
+/// The chaos driver adds nodes while fewer than this many have ever existed.
+const MAX_SIM_NODES: usize = 12;
 
 /// How often each fault strikes, per million ticks (or per million batches for
 /// `crash_in_batch_per_million`).
@@ -35,6 +39,11 @@ pub struct Faults {
     pub outage_per_million: u32,
     /// How long an outage lasts, in ticks.
     pub outage_ticks: u64,
+    /// The client asks the node it believes leads for a random membership change: add a new
+    /// node as a learner, promote a learner, remove a member, replace the voters through a
+    /// joint configuration, leave a joint configuration. A removed node is retired, some of
+    /// the time, once no configuration counts on it.
+    pub membership_per_million: u32,
 }
 
 impl Faults {
@@ -52,7 +61,15 @@ impl Faults {
             network: NetworkConfig::reliable(),
             outage_per_million: 0,
             outage_ticks: 0,
+            membership_per_million: 0,
         }
+    }
+
+    /// The same faults with membership changes at `per_million` (see
+    /// `membership_per_million`).
+    pub fn with_membership(mut self, per_million: u32) -> Self {
+        self.membership_per_million = per_million;
+        self
     }
 
     /// Steady load and one node down for `ticks` ticks at a time, nothing else: a client
@@ -91,6 +108,7 @@ impl Faults {
             },
             outage_per_million: 0,
             outage_ticks: 0,
+            membership_per_million: 0,
         }
     }
 }
@@ -162,6 +180,9 @@ impl Sim<u64> {
                 self.resume(id);
             }
         }
+        if self.chance(faults.membership_per_million) {
+            self.chaos_membership_change();
+        }
         if self.chance(faults.propose_per_million) {
             if let Some(id) = self.believed_leader() {
                 // Batching hosts batch their clients' proposals too, a quarter of the time.
@@ -206,9 +227,9 @@ impl Sim<u64> {
     }
 
     /// The liveness phase (ARCHITECTURE.md §3.7): with every fault healed, a leader is elected
-    /// and a new command commits on every node within `bound_ticks`. Answers its index.
+    /// and a new command commits on every member of the configuration in force at its index
+    /// (by the committed log) within `bound_ticks`. Answers its index.
     pub fn check_liveness(&mut self, command: u64, bound_ticks: u64) -> Result<LogIndex, String> {
-        let nodes = self.nodes.len();
         let deadline = self.now + bound_ticks;
         while self.now < deadline {
             if let Some(leader) = self.believed_leader() {
@@ -216,10 +237,11 @@ impl Sim<u64> {
                     // Wait for the commit, or for the proposer to lose its term (a stale
                     // leader's entry may never commit): then propose again.
                     self.run_until(deadline - self.now, |sim| {
-                        sim.n_committed(index).0 == nodes || !sim.leads(leader, term)
+                        sim.applied_by_every_member(index) || !sim.leads(leader, term)
                     });
-                    let (count, value) = self.n_committed(index);
-                    if count == nodes && value == Some(command) {
+                    if self.applied_by_every_member(index)
+                        && self.n_committed(index).1 == Some(command)
+                    {
                         return Ok(index);
                     }
                     continue;
@@ -229,9 +251,142 @@ impl Sim<u64> {
         }
         self.print_debug_trace();
         Err(format!(
-            "liveness: no commit of {command} within {bound_ticks} ticks after healing (seed {})",
-            self.seed()
+            "liveness: no commit of {command} within {bound_ticks} ticks after healing (seed \
+             {}); committed configuration {:?}; nodes:\n{}",
+            self.seed(),
+            self.latest_committed_membership(),
+            self.describe_nodes()
         ))
+    }
+
+    /// One random membership change asked of the believed leader, and maybe a retirement.
+    fn chaos_membership_change(&mut self) {
+        // Retire, half of the time, a node no configuration counts on any more.
+        if self.rng.in_range(0, 2) == 0 {
+            if let Some(id) = self.random_node(|sim, id| {
+                !sim.is_retired(id)
+                    && !sim.latest_committed_membership().contains(id)
+                    && sim.is_up(id)
+            }) {
+                self.retire_if_removed(id);
+            }
+        }
+        let Some(leader) = self.believed_leader() else {
+            return;
+        };
+        let membership = self
+            .raft(leader)
+            .expect("a believed leader is up")
+            .membership()
+            .clone();
+        let live: Vec<NodeId> = self.ids().filter(|&id| !self.is_retired(id)).collect();
+        let outsiders: Vec<NodeId> = live
+            .iter()
+            .copied()
+            .filter(|&id| !membership.contains(id))
+            .collect();
+        let change = match self.rng.in_range(0, 6) {
+            _ if membership.is_joint() => MembershipChange::LeaveJoint,
+            0 | 1 => {
+                // A new machine, or one that was removed and is still running.
+                let id = if self.nodes.len() < MAX_SIM_NODES && self.rng.in_range(0, 3) > 0 {
+                    self.add_node()
+                } else if let Some(&id) = self.pick(&outsiders) {
+                    id
+                } else {
+                    return;
+                };
+                MembershipChange::AddLearner(id)
+            }
+            2 => match self.pick(&membership.learners.clone()) {
+                Some(&id) => MembershipChange::Promote(id),
+                None => return,
+            },
+            3 => {
+                let members: Vec<NodeId> = membership.members().collect();
+                match self.pick(&members) {
+                    Some(&id) if membership.voters.len() > 2 || !membership.is_voter(id) => {
+                        MembershipChange::Remove(id)
+                    }
+                    _ => return,
+                }
+            }
+            _ => {
+                // Replace up to two voters by any other live nodes, through a joint
+                // configuration; learners stay learners unless chosen.
+                let mut voters = membership.voters.clone();
+                for _ in 0..self.rng.in_range(1, 2) {
+                    let candidates: Vec<NodeId> = live
+                        .iter()
+                        .copied()
+                        .filter(|id| !voters.contains(id))
+                        .collect();
+                    let Some(&incoming) = self.pick(&candidates) else {
+                        break;
+                    };
+                    if voters.len() > 1 {
+                        let out = self.rng.in_range(0, voters.len() as u64) as usize;
+                        voters.remove(out);
+                    }
+                    voters.push(incoming);
+                }
+                let learners = membership
+                    .learners
+                    .iter()
+                    .copied()
+                    .filter(|id| !voters.contains(id))
+                    .collect();
+                MembershipChange::Joint { voters, learners }
+            }
+        };
+        let _ = self.change_membership(leader, change);
+    }
+
+    fn pick<'a>(&mut self, ids: &'a [NodeId]) -> Option<&'a NodeId> {
+        if ids.is_empty() {
+            return None;
+        }
+        ids.get(self.rng.in_range(0, ids.len() as u64) as usize)
+    }
+
+    /// True if `index` is committed and every member of the configuration in force there
+    /// (by the committed log) applied it.
+    fn applied_by_every_member(&self, index: LogIndex) -> bool {
+        if self.committed().len() < index as usize {
+            return false;
+        }
+        self.committed_membership(index).members().all(|id| {
+            self.node(id)
+                .applied
+                .get(index as usize)
+                .is_some_and(Option::is_some)
+        })
+    }
+
+    /// One line per node: up or not, role, term, log, commit, configuration.
+    pub fn describe_nodes(&self) -> String {
+        let mut lines = Vec::new();
+        for node in &self.nodes {
+            let line = match &node.raft {
+                None if node.retired => format!("  node {}: retired", node.id),
+                None => format!("  node {}: down", node.id),
+                Some(raft) => format!(
+                    "  node {}: {:?} term {} last {} (term {}) commit {} applied {} \
+                     configuration {:?} at {}",
+                    node.id,
+                    raft.role(),
+                    raft.term(),
+                    raft.last_index(),
+                    raft.last_term(),
+                    raft.commit_index(),
+                    raft.applied_index(),
+                    raft.membership(),
+                    raft.membership_index()
+                ),
+            };
+            lines.push(line);
+        }
+        lines.join("\n")
     }
 
     fn chance(&mut self, per_million: u32) -> bool {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
+use crate::membership::Membership;
 use crate::message::{AppendOutcome, Message, SnapshotOutcome};
 use crate::types::{Entry, HardState, LogIndex, NodeId, Payload, Role, Term};
 use crate::Raft;
@@ -94,6 +95,11 @@ pub(crate) struct NodeGhost {
     pub(crate) led_term: Term,
     /// The highest commit index this node reported in a leader's message.
     pub(crate) commit_reported: LogIndex,
+    /// The configuration entries of its durable log after its base, in index order, kept as
+    /// its `Persist` actions and installs write it.
+    pub(crate) durable_configs: Vec<(LogIndex, Membership)>,
+    /// Started empty to join: no configuration at index 0 (the founders' is theirs only).
+    pub(crate) joined: bool,
 }
 
 /// The ghost state of correctness.md §1. It judges what nodes did, the actions their hosts
@@ -101,8 +107,10 @@ pub(crate) struct NodeGhost {
 /// its own bookkeeping.
 #[derive(Debug)]
 pub(crate) struct Checker<C> {
-    /// A majority of the cluster: more than half of its voters.
-    majority: usize,
+    /// The founding voters: the configuration before any configuration entry.
+    bootstrap: Membership,
+    /// The committed configuration entries, in index order.
+    configs: Vec<(LogIndex, Membership)>,
     /// Election safety: the node seen sending a leader's messages (AppendEntries, Commit,
     /// InstallSnapshot) in each term.
     leaders: HashMap<Term, NodeId>,
@@ -133,18 +141,146 @@ pub(crate) struct PeerView<'a, C> {
 pub(crate) type Violation = String;
 
 impl<C: Clone + Debug + Eq> Checker<C> {
-    pub(crate) fn new(ids: &[NodeId]) -> Self {
+    pub(crate) fn new(bootstrap: Membership) -> Self {
+        let nodes = bootstrap
+            .voters
+            .iter()
+            .map(|&id| (id, NodeGhost::default()))
+            .collect();
         Checker {
-            majority: ids.len() / 2 + 1,
+            bootstrap,
+            configs: Vec::new(),
             leaders: HashMap::new(),
             written: HashMap::new(),
             committed: Vec::new(),
             commit_terms: Vec::new(),
             states: Vec::new(),
             grants: HashMap::new(),
-            nodes: ids.iter().map(|&id| (id, NodeGhost::default())).collect(),
+            nodes,
             checks: 0,
         }
+    }
+
+    /// The configuration in force at `index` by the committed entries, and the index of its
+    /// entry: the latest committed configuration entry at or below `index`, or the founding
+    /// voters (index 0). Meaningful for `index` up to the highest committed.
+    pub(crate) fn membership_at(&self, index: LogIndex) -> (LogIndex, Membership) {
+        let after = self.configs.partition_point(|(at, _)| *at <= index);
+        match after.checked_sub(1) {
+            Some(position) => self.configs[position].clone(),
+            None => (0, self.bootstrap.clone()),
+        }
+    }
+
+    /// The committed configuration entries so far, in index order.
+    pub(crate) fn committed_configs(&self) -> &[(LogIndex, Membership)] {
+        &self.configs
+    }
+
+    /// The configuration a node's durable log holds last: its latest configuration entry, or
+    /// the committed one at its base.
+    fn durable_membership(&self, id: NodeId, base: LogIndex) -> (LogIndex, Membership) {
+        let ghost = self.nodes.get(&id);
+        match ghost.and_then(|ghost| ghost.durable_configs.last()) {
+            Some(latest) => latest.clone(),
+            None if base == 0 && ghost.is_some_and(|ghost| ghost.joined) => {
+                (0, Membership::default())
+            }
+            None => self.membership_at(base),
+        }
+    }
+
+    /// True if the latest configuration entry in `node`'s durable log names `id`.
+    pub(crate) fn durably_names(&self, node: NodeId, id: NodeId) -> bool {
+        self.nodes
+            .get(&node)
+            .and_then(|ghost| ghost.durable_configs.last())
+            .is_some_and(|(_, membership)| membership.contains(id))
+    }
+
+    /// Node `id` was started empty, to join the cluster.
+    pub(crate) fn joined(&mut self, id: NodeId) {
+        self.nodes.entry(id).or_default().joined = true;
+    }
+
+    /// True if (`index`, `term`) is durable on a majority of `membership`'s voters and, while
+    /// joint, of its outgoing voters (thesis §4.3). `logs` holds node `i`'s log at `i - 1`.
+    fn durable_on_quorum(
+        membership: &Membership,
+        logs: &[LogView<'_, C>],
+        index: LogIndex,
+        term: Term,
+    ) -> bool {
+        let majority = |voters: &[NodeId]| {
+            let holding = voters
+                .iter()
+                .filter(|&&voter| {
+                    let log = usize::try_from(voter)
+                        .ok()
+                        .and_then(|id| id.checked_sub(1))
+                        .and_then(|position| logs.get(position));
+                    log.is_some_and(|log| log.holds(index, term))
+                })
+                .count();
+            2 * holding > voters.len()
+        };
+        majority(&membership.voters)
+            && (membership.outgoing.is_empty() || majority(&membership.outgoing))
+    }
+
+    /// A snapshot's configuration must be the one the committed entries put in force at its
+    /// index ("every node's configuration is one the log made").
+    pub(crate) fn check_snapshot_membership(
+        &mut self,
+        id: NodeId,
+        meta: &crate::types::SnapshotMeta,
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        let (index, membership) = self.membership_at(meta.last_index);
+        if meta.membership != membership || meta.membership_index != index {
+            return Err(format!(
+                "node {id} holds a snapshot at {} with configuration {:?} (entry {}), the \
+                 committed log makes {membership:?} (entry {index})",
+                meta.last_index, meta.membership, meta.membership_index
+            ));
+        }
+        Ok(())
+    }
+
+    /// Node `id`'s durable log now starts after `base` (a snapshot it took or installed):
+    /// configuration entries at or below it are gone from it; all of them if `cleared`.
+    pub(crate) fn on_durable_base(&mut self, id: NodeId, base: LogIndex, cleared: bool) {
+        let ghost = self.nodes.entry(id).or_default();
+        if cleared {
+            ghost.durable_configs.clear();
+        } else {
+            ghost.durable_configs.retain(|(at, _)| *at > base);
+        }
+    }
+
+    /// After a step with nothing left to carry out, the configuration the node uses is the
+    /// one its log made (thesis §4.1): its latest configuration entry, or the committed one at
+    /// its base.
+    pub(crate) fn check_membership(
+        &mut self,
+        raft: &Raft<C>,
+        durable_base: LogIndex,
+    ) -> Result<(), Violation>
+    where
+        C: crate::Command,
+    {
+        self.checks += 1;
+        let id = raft.id();
+        let (index, membership) = self.durable_membership(id, durable_base);
+        if raft.membership() != &membership || raft.membership_index() != index {
+            return Err(format!(
+                "node {id} uses configuration {:?} (entry {}), its log makes {membership:?} \
+                 (entry {index})",
+                raft.membership(),
+                raft.membership_index()
+            ));
+        }
+        Ok(())
     }
 
     /// The committed entries seen so far (index i at position i - 1).
@@ -311,6 +447,15 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             }
             previous_term = entry.term;
         }
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.durable_configs.retain(|(at, _)| *at < first.index);
+        for entry in entries {
+            if let Payload::Membership(membership) = &entry.payload {
+                ghost
+                    .durable_configs
+                    .push((entry.index, membership.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -319,7 +464,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
     /// prefix and every entry sent are durable. A leader's message makes its sender the leader
     /// of its term (election safety, §3.1), and the first one of a term is where leader
     /// completeness (§3.4) is judged, on the sender's durable log. A commit index a leader
-    /// reports must be durable on a majority.
+    /// reports must be one it applied, and the entry the checker saw committed there.
     pub(crate) fn on_send(
         &mut self,
         id: NodeId,
@@ -327,7 +472,6 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         message: &Message<C>,
         durable_hard_state: HardState,
         durable_log: LogView<'_, C>,
-        durable_logs: &[LogView<'_, C>],
     ) -> Result<(), Violation> {
         self.checks += 1;
         let term = message.term();
@@ -357,11 +501,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                         entry.index, entry.term
                     ));
                 }
-                self.check_reported_commit(id, *leader_commit, durable_log, durable_logs)?;
+                self.check_reported_commit(id, *leader_commit, durable_log)?;
             }
             Message::Commit { leader_commit, .. } => {
                 self.on_leader_message(id, term, durable_log)?;
-                self.check_reported_commit(id, *leader_commit, durable_log, durable_logs)?;
+                self.check_reported_commit(id, *leader_commit, durable_log)?;
             }
             Message::InstallSnapshot { .. } => self.on_leader_message(id, term, durable_log)?,
             Message::RequestVoteResponse {
@@ -441,39 +585,44 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         Ok(())
     }
 
-    /// A leader reported `commit` committed: the entry there (by the leader's durable log) is
-    /// durable on a majority. An index the leader's snapshot covers was checked before.
+    /// A leader reported `commit` committed: it applied that index in this incarnation (the
+    /// committing leader applies first, and the apply was judged durable on a quorum then),
+    /// and its durable entry there is the committed one. An index the leader's snapshot
+    /// covers was checked when the snapshot was taken or installed.
     fn check_reported_commit(
         &mut self,
         id: NodeId,
         commit: LogIndex,
         durable_log: LogView<'_, C>,
-        durable_logs: &[LogView<'_, C>],
     ) -> Result<(), Violation> {
         let reported = self.nodes.entry(id).or_default();
         if commit <= reported.commit_reported || commit <= durable_log.base {
             return Ok(());
         }
         reported.commit_reported = commit;
-        let Some(term) = durable_log.term_at(commit) else {
+        if commit > reported.applied_index {
             return Err(format!(
-                "node {id} reported {commit} committed without holding it durably"
+                "node {id} reported {commit} committed, having applied only {}",
+                reported.applied_index
             ));
-        };
-        let holding = Self::holding(durable_logs, commit, term);
-        if holding < self.majority {
+        }
+        let held = durable_log.get(commit).map(|e| (e.term, &e.payload));
+        let committed = self.committed.get(commit as usize - 1);
+        if held != committed.map(|(term, payload)| (*term, payload)) {
             return Err(format!(
-                "node {id} reported index {commit} (term {term}) committed, durable on only \
-                 {holding} nodes"
+                "node {id} reported {commit} committed, holding {held:?} there, not the \
+                 committed {committed:?}"
             ));
         }
         Ok(())
     }
 
     /// State machine safety (§3.5): applied indices are contiguous per incarnation and equal
-    /// everywhere; every entry applied, by any node, is durable on a majority (§1.6).
+    /// everywhere. The first node to apply an index is the leader that committed it, whose
+    /// durable log is then its log as it decided: the entry is durable on a quorum of the
+    /// configuration that log makes (§1.6; both majorities while joint, thesis §4.3).
     /// `applier_term` is the term the applier has durably recorded: an upper bound on the term
-    /// in which what it applies was committed.
+    /// in which what it applies was committed. `durable_logs` holds node `i`'s at `i - 1`.
     pub(crate) fn on_apply(
         &mut self,
         id: NodeId,
@@ -485,6 +634,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         C: Hash,
     {
         self.checks += 1;
+        let committed_before = self.committed.len() as LogIndex;
         let ghost = self.nodes.entry(id).or_default();
         for entry in entries {
             if entry.index != ghost.applied_index + 1 {
@@ -515,13 +665,30 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 }
             }
         }
-        if let Some(last) = entries.last() {
+        let Some(last) = entries.last().filter(|last| last.index > committed_before) else {
+            return Ok(());
+        };
+        let applier_base = usize::try_from(id)
+            .ok()
+            .and_then(|id| id.checked_sub(1))
+            .and_then(|position| durable_logs.get(position))
+            .map_or(0, |log| log.base);
+        let (at, membership) = self.durable_membership(id, applier_base);
+        if !Self::durable_on_quorum(&membership, durable_logs, last.index, last.term) {
             let holding = Self::holding(durable_logs, last.index, last.term);
-            if holding < self.majority {
-                return Err(format!(
-                    "node {id} applied index {} (term {}) durable on only {holding} nodes",
-                    last.index, last.term
-                ));
+            return Err(format!(
+                "node {id} committed index {} (term {}), durable on {holding} nodes: not a \
+                 quorum of its configuration {membership:?} (entry {at})",
+                last.index, last.term
+            ));
+        }
+        // Only now are the configurations among them committed: in index order.
+        for entry in entries
+            .iter()
+            .filter(|entry| entry.index > committed_before)
+        {
+            if let Payload::Membership(membership) = &entry.payload {
+                self.configs.push((entry.index, membership.clone()));
             }
         }
         Ok(())

@@ -29,9 +29,10 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
-use crate::action::{Action, Persist, SnapshotError};
+use crate::action::{Action, Persist, ProposeError, SnapshotError};
 use crate::config::Config;
 use crate::event::Event;
+use crate::membership::{Membership, MembershipChange};
 use crate::message::Message;
 use crate::rng::Rng;
 use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, Term};
@@ -45,12 +46,13 @@ pub use network::NetworkConfig;
 /// How a simulation is set up.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
-    /// Number of nodes; their ids are `1..=nodes`.
+    /// Number of founding nodes, the voters the cluster is bootstrapped with; their ids are
+    /// `1..=nodes`. Nodes added later ([`Sim::add_node`]) take the next ids.
     pub nodes: usize,
     /// The seed every random choice derives from.
     pub seed: u64,
-    /// Every node's configuration, as a template: `id`, `voters` and `seed` are set per node
-    /// (the seed derived from the simulation's seed, the node and its incarnation).
+    /// Every node's configuration, as a template: `id` and `seed` are set per node (the seed
+    /// derived from the simulation's seed, the node and its incarnation).
     pub node: Config,
     /// The network's behaviour.
     pub network: NetworkConfig,
@@ -72,7 +74,7 @@ impl SimConfig {
     /// every 10 ticks, and a reliable network (latency 0-1 tick). No snapshots; when they are
     /// turned on, 5 entries trail a snapshot and chunks are of 1 KiB.
     pub fn new(nodes: usize, seed: u64) -> Self {
-        let mut node = Config::new(1, [1]);
+        let mut node = Config::new(1);
         node.election_ticks = 30;
         node.heartbeat_ticks = 10;
         node.max_inflight_appends = 64;
@@ -177,6 +179,33 @@ pub enum SimEvent {
         /// The snapshot's last index.
         index: LogIndex,
     },
+    /// A new node was started empty, to join the cluster.
+    NodeAdded {
+        /// The new node.
+        node: NodeId,
+    },
+    /// `leader` appended a configuration entry at `index` for `change` (its
+    /// `Event::ChangeMembership`, or its own leave of a joint configuration).
+    MembershipProposed {
+        /// The leader that appended it.
+        leader: NodeId,
+        /// The entry's index.
+        index: LogIndex,
+        /// The configuration it holds.
+        membership: Membership,
+    },
+    /// The configuration entry at `index` was committed.
+    MembershipCommitted {
+        /// The entry's index.
+        index: LogIndex,
+        /// The configuration it holds.
+        membership: Membership,
+    },
+    /// `node`, no longer a member, was shut down for good.
+    Retired {
+        /// The node.
+        node: NodeId,
+    },
 }
 
 /// Which batches a crash armed by [`Sim::crash_after_actions_of`] strikes.
@@ -258,6 +287,16 @@ pub struct SimStats {
     pub snapshot_bytes_sent: u64,
     /// Batching hosts: actions left waiting in a buffer after a step, summed over steps.
     pub actions_left_waiting: u64,
+    /// Nodes started empty to join the cluster.
+    pub nodes_added: u64,
+    /// Membership changes a leader accepted (`Event::ChangeMembership`).
+    pub membership_changes_accepted: u64,
+    /// Membership changes a leader refused, with a `ProposeError`.
+    pub membership_changes_refused: u64,
+    /// Configuration entries committed, automatic leaves of joint configurations included.
+    pub configurations_committed: u64,
+    /// Removed nodes shut down for good.
+    pub nodes_retired: u64,
 }
 
 impl SimStats {
@@ -334,6 +373,11 @@ struct SimNode<C> {
     snapshot_due: Option<(LogIndex, u64)>,
     paused: bool,
     incarnation: u64,
+    /// What the host hands back as `Restored::membership`: the founding voters for a founding
+    /// node, empty for one that joined.
+    bootstrap: Membership,
+    /// Shut down for good after its removal (never restarted).
+    retired: bool,
 }
 
 /// A simulated cluster. See the [module docs](self).
@@ -353,6 +397,8 @@ pub struct Sim<C> {
     last_planned_crash: Option<(usize, usize)>,
     /// A long outage of the chaos driver: the node down, and the tick it restarts at.
     outage: Option<(NodeId, u64)>,
+    /// Why the last step that refused a proposal or a membership change refused it.
+    last_refusal: Option<ProposeError>,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
     /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
@@ -365,12 +411,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     pub fn new(config: SimConfig) -> Self {
         assert!(config.nodes >= 1, "a cluster needs a node");
         let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
+        let bootstrap = Membership::new(ids.iter().copied());
         let mut sim = Sim {
             rng: Rng::new(config.seed ^ 0x5EED_0F51_u64),
             now: 0,
             nodes: Vec::new(),
             network: Network::new(config.nodes, config.network.clone()),
-            checker: Checker::new(&ids),
+            checker: Checker::new(bootstrap.clone()),
             stats: SimStats::default(),
             timeline: Vec::new(),
             record_timeline: false,
@@ -378,6 +425,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             crash_plan: None,
             last_planned_crash: None,
             outage: None,
+            last_refusal: None,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
             debug_trace: VecDeque::new(),
@@ -388,27 +436,37 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             config,
         };
         for &id in &ids {
-            let raft = sim.build_raft(id, 0, Restored::default());
-            sim.nodes.push(SimNode {
-                id,
-                raft: Some(raft),
-                durable: Durable::default(),
-                applied: Vec::new(),
-                state: (0, 0),
-                taken: Vec::new(),
-                out: Vec::new(),
-                snapshot_due: None,
-                paused: false,
-                incarnation: 0,
-            });
+            sim.push_node(id, bootstrap.clone());
         }
         sim
+    }
+
+    /// Starts node `id`, new, with `bootstrap` as its `Restored::membership`.
+    fn push_node(&mut self, id: NodeId, bootstrap: Membership) {
+        let restored = Restored {
+            membership: bootstrap.clone(),
+            ..Restored::default()
+        };
+        let raft = self.build_raft(id, 0, restored);
+        self.nodes.push(SimNode {
+            id,
+            raft: Some(raft),
+            durable: Durable::default(),
+            applied: Vec::new(),
+            state: (0, 0),
+            taken: Vec::new(),
+            out: Vec::new(),
+            snapshot_due: None,
+            paused: false,
+            incarnation: 0,
+            bootstrap,
+            retired: false,
+        });
     }
 
     fn build_raft(&self, id: NodeId, incarnation: u64, restored: Restored<C>) -> Raft<C> {
         let mut config = self.config.node.clone();
         config.id = id;
-        config.voters = (1..=self.config.nodes as NodeId).collect();
         config.seed = mix(self.config.seed, id, incarnation);
         match Raft::new(config, restored) {
             Ok(raft) => raft,
@@ -433,9 +491,31 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.now
     }
 
-    /// The ids of every node.
+    /// The ids of every node, retired ones included.
     pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.nodes.iter().map(|node| node.id)
+    }
+
+    /// True if node `id` was retired (shut down for good after its removal).
+    pub fn is_retired(&self, id: NodeId) -> bool {
+        self.node(id).retired
+    }
+
+    /// The configuration in force at `index` by the committed log, as the checker computes it
+    /// from the committed entries (the founding voters before any configuration entry).
+    /// `index` at most the highest index committed so far.
+    pub fn committed_membership(&self, index: LogIndex) -> Membership {
+        self.checker.membership_at(index).1
+    }
+
+    /// The configuration of the last committed configuration entry (or the founding voters).
+    pub fn latest_committed_membership(&self) -> Membership {
+        self.committed_membership(self.checker.committed().len() as LogIndex)
+    }
+
+    /// Why the last refused proposal or membership change was refused.
+    pub fn last_refusal(&self) -> Option<&ProposeError> {
+        self.last_refusal.as_ref()
     }
 
     /// Messages in flight or waiting for a paused node.
@@ -623,6 +703,104 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.step_node(position, Event::ProposeBatch(commands))
     }
 
+    /// Asks node `id` (if up) to make `change`, against the configuration in force on it
+    /// (its `membership_index`). Answers the index of the configuration entry it appended,
+    /// or why it refused (a down node answers `NotLeader`).
+    pub fn change_membership(
+        &mut self,
+        id: NodeId,
+        change: MembershipChange,
+    ) -> Result<LogIndex, ProposeError> {
+        let position = self.position(id);
+        let Some(raft) = self.nodes[position].raft.as_ref() else {
+            return Err(ProposeError::NotLeader { leader_hint: None });
+        };
+        let membership_index = raft.membership_index();
+        self.change_membership_at(id, change, membership_index)
+    }
+
+    /// As [`Sim::change_membership`], naming the configuration the change is made against:
+    /// a host that read it earlier, or retries.
+    pub fn change_membership_at(
+        &mut self,
+        id: NodeId,
+        change: MembershipChange,
+        membership_index: LogIndex,
+    ) -> Result<LogIndex, ProposeError> {
+        let position = self.position(id);
+        if self.nodes[position].raft.is_none() {
+            return Err(ProposeError::NotLeader { leader_hint: None });
+        }
+        self.last_refusal = None;
+        let event = Event::ChangeMembership {
+            change,
+            membership_index,
+        };
+        match self.step_node(position, event) {
+            Some((index, _, _)) => {
+                self.stats.membership_changes_accepted += 1;
+                Ok(index)
+            }
+            None => {
+                self.stats.membership_changes_refused += 1;
+                Err(self
+                    .last_refusal
+                    .clone()
+                    .unwrap_or(ProposeError::NotLeader { leader_hint: None }))
+            }
+        }
+    }
+
+    /// Starts a new node, empty, to join the cluster: it takes the next id, and follows the
+    /// leader that adds it (`MembershipChange::AddLearner`). Answers its id.
+    pub fn add_node(&mut self) -> NodeId {
+        let id = self.nodes.len() as NodeId + 1;
+        self.network.add_node();
+        self.push_node(id, Membership::default());
+        self.checker.joined(id);
+        self.stats.nodes_added += 1;
+        self.note(SimEvent::NodeAdded { node: id });
+        id
+    }
+
+    /// Shuts node `id` down for good, as a host does once the node's removal is committed: it
+    /// crashes and never restarts.
+    pub fn retire(&mut self, id: NodeId) {
+        self.crash(id);
+        let position = self.position(id);
+        if !self.nodes[position].retired {
+            self.nodes[position].retired = true;
+            self.stats.nodes_retired += 1;
+            self.note(SimEvent::Retired { node: id });
+        }
+    }
+
+    /// Retires node `id` if no configuration can still count on it: it is not a member of
+    /// the latest committed configuration, nor of the configuration in force on any other node
+    /// that is not retired, up (in memory) or down (its durable log's). Answers whether it
+    /// did.
+    pub fn retire_if_removed(&mut self, id: NodeId) -> bool {
+        if self.is_retired(id) || self.latest_committed_membership().contains(id) {
+            return false;
+        }
+        let named = self
+            .nodes
+            .iter()
+            .filter(|node| node.id != id && !node.retired)
+            .any(|node| {
+                let in_memory = node
+                    .raft
+                    .as_ref()
+                    .is_some_and(|raft| raft.membership().contains(id));
+                in_memory || self.checker.durably_names(node.id, id)
+            });
+        if named {
+            return false;
+        }
+        self.retire(id);
+        true
+    }
+
     /// Delivers `message` to node `to` now, as if node `from` had sent it, bypassing the
     /// network: what a faulty peer, or any id at all, could send. Dropped if `to` is down or
     /// paused. The checker judges what the receiver does with it, not the message itself.
@@ -657,11 +835,15 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             return;
         }
         let node = &self.nodes[position];
+        if node.retired {
+            return;
+        }
         let restored = Restored {
             hard_state: node.durable.hard_state,
             snapshot: node.durable.snapshot.clone(),
             entries: node.durable.entries.clone(),
             applied: 0,
+            membership: node.bootstrap.clone(),
         };
         // The state machine is in memory: it restarts from the snapshot, or empty.
         let state = restored
@@ -1006,6 +1188,15 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 &actions[start..]
             ));
         }
+        if let Some(refusal) = actions[start..].iter().find_map(|action| match action {
+            Action::ProposalRejected(error) => Some(error.clone()),
+            _ => None,
+        }) {
+            self.last_refusal = Some(refusal);
+        }
+        if self.record_timeline {
+            self.note_configurations(id, &actions[start..]);
+        }
         // A batching host learns the outcome of a proposal from the step's answer, whether or
         // not it carries it out now.
         let mut outcome = if batching {
@@ -1061,6 +1252,33 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let id = self.nodes[position].id;
         self.note(SimEvent::SnapshotTaken { node: id, index });
         self.step_node(position, Event::SnapshotTaken { index, data });
+    }
+
+    /// Timeline: the configuration entries a leader appended in this step (a leader persists
+    /// only entries it appends).
+    fn note_configurations(&mut self, id: NodeId, actions: &[Action<C>]) {
+        let leads = self
+            .raft(id)
+            .is_some_and(|raft| raft.role() == Role::Leader || raft.leader() == Some(id));
+        if !leads {
+            return;
+        }
+        for action in actions {
+            if let Action::Persist(Persist::Entries(entries)) = action {
+                for entry in entries.iter() {
+                    if let Payload::Membership(membership) = &entry.payload {
+                        self.timeline.push((
+                            self.now,
+                            SimEvent::MembershipProposed {
+                                leader: id,
+                                index: entry.index,
+                                membership: membership.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
     }
 
     fn planned_crash_point(&mut self, id: NodeId, actions: &[Action<C>]) -> Option<usize> {
@@ -1137,6 +1355,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 durable.entries.extend(entries);
             }
             Action::Persist(Persist::Snapshot(meta)) => {
+                let result = self.checker.check_snapshot_membership(id, &meta);
+                self.check(result);
+                self.checker.on_durable_base(id, meta.last_index, false);
                 let node = &mut self.nodes[position];
                 // The snapshot taken at this index; any taken before it are superseded.
                 let Some(found) = node.taken.iter().position(|(at, _)| *at == meta.last_index)
@@ -1169,6 +1390,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 }
                 let result = self.checker.on_install(id, index, state);
                 self.check(result);
+                let result = self.checker.check_snapshot_membership(id, &snapshot.meta);
+                self.check(result);
+                self.checker.on_durable_base(id, index, true);
                 // Every value the snapshot covers is now part of this node's state, as the
                 // lab's tester records it.
                 let committed = self.checker.committed();
@@ -1202,15 +1426,12 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::Send { to, message } => {
                 let node = &self.nodes[position];
-                let durable_logs: Vec<LogView<'_, C>> =
-                    self.nodes.iter().map(|n| n.durable.view()).collect();
                 let result = self.checker.on_send(
                     id,
                     to,
                     &message,
                     node.durable.hard_state,
                     node.durable.view(),
-                    &durable_logs,
                 );
                 self.check(result);
                 self.stats.messages_sent += 1;
@@ -1246,8 +1467,19 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 let term = self.nodes[position].durable.hard_state.term;
                 let durable_logs: Vec<LogView<'_, C>> =
                     self.nodes.iter().map(|n| n.durable.view()).collect();
+                let configs_before = self.checker.committed_configs().len();
                 let result = self.checker.on_apply(id, &entries, term, &durable_logs);
                 self.check(result);
+                let configs = self.checker.committed_configs().len();
+                if configs > configs_before {
+                    self.stats.configurations_committed += (configs - configs_before) as u64;
+                    if self.record_timeline {
+                        let committed = self.checker.committed_configs()[configs_before..].to_vec();
+                        for (index, membership) in committed {
+                            self.note(SimEvent::MembershipCommitted { index, membership });
+                        }
+                    }
+                }
                 let every = self.config.snapshot_every;
                 let node = &mut self.nodes[position];
                 for entry in entries {
@@ -1308,6 +1540,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
         let result = self.checker.after_step(raft);
         self.check(result);
+        if settled {
+            let result = self.checker.check_membership(raft, durable.base);
+            self.check(result);
+        }
         let held = raft.entries().len() as u64;
         self.stats.peak_entries_held = self.stats.peak_entries_held.max(held);
         if role == Role::Leader && was != Some((Role::Leader, term)) {

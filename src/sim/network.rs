@@ -116,6 +116,24 @@ impl<C: Clone> Network<C> {
         &self.config
     }
 
+    /// Room for one more node, id `nodes + 1`: connected, in the first group (the one a heal
+    /// puts everyone in), with no link cut.
+    pub(crate) fn add_node(&mut self) {
+        let before = self.nodes;
+        let nodes = before + 1;
+        let mut cut = vec![false; nodes * nodes];
+        for from in 0..before {
+            for to in 0..before {
+                cut[from * nodes + to] = self.cut[from * before + to];
+            }
+        }
+        self.cut = cut;
+        self.nodes = nodes;
+        self.connected.push(true);
+        self.group.push(0);
+        self.held.push(Vec::new());
+    }
+
     pub(crate) fn set_config(&mut self, config: NetworkConfig) {
         self.config = config;
     }

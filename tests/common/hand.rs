@@ -3,9 +3,9 @@
 //! actions hold.
 
 use pureraft::{
-    Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Message, NodeId,
-    Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotChunk, SnapshotMeta, SnapshotOutcome,
-    Term,
+    Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Membership, Message,
+    NodeId, Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotChunk, SnapshotMeta,
+    SnapshotOutcome, Term,
 };
 
 pub type Node = Raft<u64>;
@@ -13,14 +13,24 @@ pub type Actions = Vec<Action<u64>>;
 
 // ----- nodes and logs -----
 
-/// The configuration of node `id` in the cluster {1, 2, 3}, with the defaults.
+/// The configuration of node `id`, with the defaults.
 pub fn config(id: NodeId) -> Config {
-    Config::new(id, [1, 2, 3])
+    Config::new(id)
+}
+
+/// The membership {1, 2, 3} every hand-built node starts in.
+pub fn three() -> Membership {
+    Membership::new([1, 2, 3])
 }
 
 /// A fresh node `id` of the cluster {1, 2, 3}.
 pub fn node(id: NodeId) -> Node {
-    Raft::new(config(id), Restored::default()).unwrap()
+    Raft::new(config(id), Restored::bootstrap([1, 2, 3])).unwrap()
+}
+
+/// A fresh node built from `config`, a founding member of a cluster of `voters`.
+pub fn founding<C: Command>(config: Config, voters: &[NodeId]) -> Raft<C> {
+    Raft::new(config, Restored::bootstrap(voters.iter().copied())).unwrap()
 }
 
 /// The entry at `index` in `term`; its command is its index, so logs are easy to compare.
@@ -48,6 +58,7 @@ pub fn restored(term: Term, vote: Option<NodeId>, log_terms: &[Term]) -> Restore
         entries: log_of(log_terms),
         applied: 0,
         snapshot: None,
+        membership: three(),
     }
 }
 
@@ -275,7 +286,8 @@ pub fn snapshot_meta(last_index: LogIndex, last_term: Term) -> SnapshotMeta {
     SnapshotMeta {
         last_index,
         last_term,
-        voters: vec![1, 2, 3],
+        membership: three(),
+        membership_index: 0,
     }
 }
 
@@ -304,6 +316,7 @@ pub fn restored_from_snapshot(
             .map(|(index, &term)| entry(index, term))
             .collect(),
         applied: 0,
+        membership: three(),
     }
 }
 
