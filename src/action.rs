@@ -141,6 +141,16 @@ pub enum SnapshotError {
         /// The configured bound.
         limit: u64,
     },
+    /// The node does not know the configuration in force at the snapshot's index: it joined
+    /// the cluster empty, and its log starts before the first configuration entry it holds
+    /// (the cluster's first membership is not in any log). Snapshot again at or after
+    /// `first_known`.
+    MembershipUnknown {
+        /// The snapshot's index.
+        index: LogIndex,
+        /// The index of the first configuration entry the node holds.
+        first_known: LogIndex,
+    },
 }
 
 impl std::fmt::Display for SnapshotError {
@@ -155,6 +165,10 @@ impl std::fmt::Display for SnapshotError {
             } => write!(
                 f,
                 "snapshot at {index} is not newer than the held snapshot at {snapshot_index}"
+            ),
+            SnapshotError::MembershipUnknown { index, first_known } => write!(
+                f,
+                "the configuration at {index} is unknown here: snapshot at or after {first_known}"
             ),
             SnapshotError::TooLarge { size_bytes, limit } => write!(
                 f,

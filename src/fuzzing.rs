@@ -246,9 +246,9 @@ impl FuzzEvent {
                     .map(|(offset, (step, command))| {
                         entry_term = entry_term.saturating_add(u64::from(step % 3 / 2));
                         let payload = match configured {
-                            Some((position, mask)) if position == offset => {
-                                Payload::Membership(Membership::new(ids_of(mask)))
-                            }
+                            Some((position, mask)) if position == offset => Payload::Membership(
+                                std::sync::Arc::new(Membership::new(ids_of(mask))),
+                            ),
                             _ => Payload::Command(u64::from(command)),
                         };
                         Entry {
@@ -664,7 +664,7 @@ impl Host {
             .iter()
             .rev()
             .find_map(|entry| match &entry.payload {
-                Payload::Membership(membership) => Some((entry.index, membership)),
+                Payload::Membership(membership) => Some((entry.index, &**membership)),
                 _ => None,
             });
         let (index, membership) =
@@ -744,7 +744,9 @@ impl FuzzRestored {
                         entry_term += u64::from(step % 4 / 3);
                         // One entry in sixteen a configuration entry.
                         let payload = if step % 16 == 15 {
-                            Payload::Membership(Membership::new(1..=u64::from(step / 16 % 7 + 1)))
+                            Payload::Membership(std::sync::Arc::new(Membership::new(
+                                1..=u64::from(step / 16 % 7 + 1),
+                            )))
                         } else {
                             Payload::Command(u64::from(*step))
                         };
@@ -765,7 +767,7 @@ impl FuzzRestored {
                             .payload
                         {
                             Payload::Membership(membership) => {
-                                Some((entry.index, membership.clone()))
+                                Some((entry.index, (**membership).clone()))
                             }
                             Payload::Command(_) | Payload::Noop => None,
                         });

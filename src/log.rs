@@ -163,6 +163,13 @@ impl<C: Command> Log<C> {
         self.entries.truncate(keep);
     }
 
+    /// True if a log ending at (`last_index`, `last_term`) is strictly more up to date than
+    /// this one (§5.4.1).
+    pub(crate) fn is_behind(&self, last_index: LogIndex, last_term: Term) -> bool {
+        last_term > self.last_term()
+            || (last_term == self.last_term() && last_index > self.last_index())
+    }
+
     /// True if a log ending at (`last_index`, `last_term`) is at least as up to date as this one
     /// (Raft §5.4.1: later last term wins; same last term, the longer log wins).
     pub(crate) fn is_up_to_date(&self, last_index: LogIndex, last_term: Term) -> bool {

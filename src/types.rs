@@ -1,6 +1,7 @@
 //! Identifiers, log entries and the durable hard state.
 
 use crate::membership::Membership;
+use std::sync::Arc;
 
 /// The identity of a node in the cluster. Any `u64` is a valid id.
 pub type NodeId = u64;
@@ -103,7 +104,7 @@ pub enum Payload<C> {
     /// A cluster configuration (`Event::ChangeMembership`). It is in force on every node
     /// from the moment the entry is in its log (thesis §4.1); hosts have nothing to apply,
     /// but may watch it to learn of members coming and going.
-    Membership(Membership),
+    Membership(Arc<Membership>),
 }
 
 impl<C: Command> Payload<C> {

@@ -1,51 +1,55 @@
 //! The configurations a node's log holds, newest last, so that the one in force is always the
 //! latest (thesis §4.1) and a truncation falls back to the one before.
 
-use smallvec::SmallVec;
-
 use super::Membership;
 use crate::types::{LogIndex, NodeId};
 
 /// The configuration at the base of the log (the snapshot's, or the one the cluster started
-/// with, at index 0) and every configuration entry after it, in index order. Invariant: never
-/// empty, indices strictly increasing.
+/// with, at index 0) and every configuration entry after it, in index order. Invariant:
+/// indices strictly increasing, base first.
 #[derive(Clone, Debug)]
 pub(crate) struct MembershipLog {
-    configurations: SmallVec<[(LogIndex, Membership); 2]>,
+    base: (LogIndex, Membership),
+    /// The configuration entries after the base; empty (no allocation) for most nodes.
+    later: Vec<(LogIndex, Membership)>,
 }
 
 impl MembershipLog {
     /// A log whose base is `membership`, the configuration of the entry at `index` (0 for the
     /// bootstrap membership).
+    #[inline]
     pub(crate) fn new(index: LogIndex, membership: Membership) -> Self {
-        let mut configurations = SmallVec::new();
-        configurations.push((index, membership));
-        MembershipLog { configurations }
+        MembershipLog {
+            base: (index, membership),
+            later: Vec::new(),
+        }
     }
 
     /// The configuration in force: the latest in the log.
+    #[inline]
     pub(crate) fn current(&self) -> &Membership {
         &self.last().1
     }
 
     /// The index of the configuration in force (its entry's, or the base's).
+    #[inline]
     pub(crate) fn current_index(&self) -> LogIndex {
         self.last().0
     }
 
     /// The configuration in force at `index`: the latest at or below it (the base's if none).
+    #[inline]
     pub(crate) fn at(&self, index: LogIndex) -> &Membership {
         &self.entry_at(index).1
     }
 
     /// The configuration in force at `index` and the index of its entry.
     pub(crate) fn entry_at(&self, index: LogIndex) -> &(LogIndex, Membership) {
-        let position = self
-            .configurations
+        self.later
             .iter()
-            .rposition(|(at, _)| *at <= index)
-            .unwrap_or(0);
-        &self.configurations[position]
+            .rev()
+            .find(|(at, _)| *at <= index)
+            .unwrap_or(&self.base)
     }
 
     /// A configuration entry was appended at `index`, after every one held.
@@ -54,52 +58,68 @@ impl MembershipLog {
             index > self.current_index(),
             "configurations in index order"
         );
-        self.configurations.push((index, membership));
+        self.later.push((index, membership));
     }
 
     /// The log was truncated from `index` on: the configurations there are gone, and the one
     /// before is in force again. The base stays.
     pub(crate) fn truncate_from(&mut self, index: LogIndex) {
-        while self.configurations.len() > 1 && self.last().0 >= index {
-            self.configurations.pop();
+        while self.later.last().is_some_and(|(at, _)| *at >= index) {
+            self.later.pop();
         }
     }
 
     /// The log now starts after `index` (a snapshot there): the configuration in force at
     /// `index` becomes the base, those before it are dropped.
     pub(crate) fn compact_to(&mut self, index: LogIndex) {
-        let keep = self
-            .configurations
-            .iter()
-            .rposition(|(at, _)| *at <= index)
-            .unwrap_or(0);
+        let keep = self.later.partition_point(|(at, _)| *at <= index);
         if keep > 0 {
-            self.configurations.drain(..keep);
+            let mut dropped = self.later.drain(..keep);
+            self.base = dropped.next_back().expect("keep > 0");
         }
     }
 
     /// The log was replaced by a snapshot whose configuration, of the entry at `index`, is
     /// `membership`.
     pub(crate) fn reset(&mut self, index: LogIndex, membership: Membership) {
-        *self = MembershipLog::new(index, membership);
+        self.base = (index, membership);
+        self.later.clear();
     }
 
     /// True if `id` is a member of any configuration held: the ids a node listens to.
+    #[inline]
     pub(crate) fn knows(&self, id: NodeId) -> bool {
-        self.configurations
-            .iter()
-            .any(|(_, membership)| membership.contains(id))
+        self.base.1.contains(id) || self.later.iter().any(|(_, m)| m.contains(id))
+    }
+
+    /// True if `predicate` holds for the configuration in force at `index` or any later one.
+    #[inline]
+    pub(crate) fn any_since(
+        &self,
+        index: LogIndex,
+        predicate: impl Fn(&Membership) -> bool,
+    ) -> bool {
+        predicate(self.at(index))
+            || self
+                .later
+                .iter()
+                .any(|(at, membership)| *at > index && predicate(membership))
+    }
+
+    /// The index of the first configuration entry after the base (the base's if none).
+    pub(crate) fn first_entry_index(&self) -> LogIndex {
+        self.later.first().map_or(self.base.0, |(at, _)| *at)
     }
 
     /// True if a configuration entry lies at an index in `from..=to` (the base is not one).
+    #[inline]
     pub(crate) fn any_in(&self, from: LogIndex, to: LogIndex) -> bool {
-        self.configurations[1..]
-            .iter()
-            .any(|(at, _)| (from..=to).contains(at))
+        self.later.iter().any(|(at, _)| (from..=to).contains(at))
     }
 
+    #[inline]
     fn last(&self) -> &(LogIndex, Membership) {
-        self.configurations.last().expect("never empty")
+        self.later.last().unwrap_or(&self.base)
     }
 }
 

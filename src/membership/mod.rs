@@ -43,26 +43,31 @@ impl Membership {
     }
 
     /// True while moving from `outgoing` to `voters` (thesis §4.3).
+    #[inline]
     pub fn is_joint(&self) -> bool {
         !self.outgoing.is_empty()
     }
 
     /// True if `id` votes: it is among `voters` or, while joint, `outgoing`.
+    #[inline]
     pub fn is_voter(&self, id: NodeId) -> bool {
         self.voters.contains(&id) || self.outgoing.contains(&id)
     }
 
     /// True if `id` is a learner.
+    #[inline]
     pub fn is_learner(&self, id: NodeId) -> bool {
         self.learners.contains(&id)
     }
 
     /// True if `id` is a member in any role.
+    #[inline]
     pub fn contains(&self, id: NodeId) -> bool {
         self.is_voter(id) || self.is_learner(id)
     }
 
     /// True for the empty configuration of a node that has not joined a cluster yet.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.voters.is_empty() && self.outgoing.is_empty() && self.learners.is_empty()
     }
@@ -83,6 +88,13 @@ impl Membership {
     pub fn validate(&self) -> Result<(), MembershipError> {
         if self.voters.is_empty() {
             return Err(MembershipError::NoVoters);
+        }
+        if self.outgoing.is_empty() && self.learners.is_empty() {
+            // The usual configuration: voters only.
+            return match first_duplicate(&self.voters) {
+                Some(id) => Err(MembershipError::Duplicate(id)),
+                None => Ok(()),
+            };
         }
         for list in [&self.voters, &self.outgoing, &self.learners] {
             if let Some(id) = first_duplicate(list) {

@@ -3,10 +3,15 @@
 
 use crate::action::Action;
 use crate::message::Message;
-use crate::quorum::{self, VoteResult};
+use crate::quorum::VoteResult;
 use crate::types::{Command, NodeId, Role, Term, TERM_MAX};
 
 use super::Raft;
+
+/// A node that is no voter of its configuration in force, but may campaign because its
+/// removal may not be committed (`may_campaign`), lets this many election timeouts pass
+/// before each campaign.
+const REMOVED_TIMEOUTS_ASIDE: u8 = 2;
 
 impl<C: Command> Raft<C> {
     pub(super) fn reset_election_timer(&mut self) {
@@ -26,13 +31,30 @@ impl<C: Command> Raft<C> {
             self.reset_election_timer();
             return;
         };
-        if !self.may_campaign() {
+        if self.best_candidate.take().is_some() {
+            self.set_leader(None);
+            self.reset_election_timer();
+            return;
+        }
+        let voter = self.memberships.current().is_voter(self.config.id);
+        let stands_aside = !voter && self.timeouts_aside < REMOVED_TIMEOUTS_ASIDE;
+        if !voter && !stands_aside {
+            self.timeouts_aside = 0;
+        }
+        if stands_aside || !self.may_campaign() {
+            // No leader has been heard from for an election timeout: it is gone, and any
+            // leader may now be followed (who a node listens to, crate docs). A node that may
+            // campaign only because its removal may not be committed lets the voters of the
+            // configuration in force go first: its campaign is needed only when they cannot
+            // win without it, and otherwise would take the votes they need.
+            self.timeouts_aside = self.timeouts_aside.saturating_add(u8::from(stands_aside));
+            self.set_leader(None);
             self.reset_election_timer();
             return;
         }
         self.become_candidate(term);
         self.persist_hard_state(out);
-        if self.election_result() == VoteResult::Won {
+        if self.votes.result(self.memberships.current()) == VoteResult::Won {
             self.become_leader(out);
             return;
         }
@@ -57,17 +79,18 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// True if this node may campaign: it is a voter of the configuration in force or, while
-    /// that configuration is not known to be committed, of the last one known to be. A leader
-    /// that removed itself and lost its term before the removal committed must be able to
-    /// win again and finish it (thesis §4.2.2): the remaining voters may lack the entry, be
-    /// behind it, and need its vote. Once the removal is known committed, it never campaigns
-    /// again (thesis §4.2.3).
+    /// True if this node may campaign: it is a voter of the configuration in force or of one
+    /// that may still be: the last one it knows committed, or one appended after it. A leader
+    /// that removed itself and lost its term before the removal committed must be able to win
+    /// again and finish it (thesis §4.2.2), restarted too (its commit index then starts at
+    /// what the host applied): the remaining voters may lack the entry, be behind it, and need
+    /// its vote. Once its removal is known committed, it never campaigns again (thesis §4.2.3).
     pub(super) fn may_campaign(&self) -> bool {
         let id = self.config.id;
         self.memberships.current().is_voter(id)
-            || (self.memberships.current_index() > self.commit_index
-                && self.memberships.at(self.commit_index).is_voter(id))
+            || self
+                .memberships
+                .any_since(self.commit_index, |membership| membership.is_voter(id))
     }
 
     pub(super) fn become_candidate(&mut self, term: Term) {
@@ -79,7 +102,8 @@ impl<C: Command> Raft<C> {
         self.role = Role::Candidate;
         self.leader = None;
         self.votes.clear();
-        self.votes.record(self.config.id, true);
+        self.votes
+            .record(self.memberships.current(), self.config.id, true);
         self.leader_verified_index = 0;
         self.incoming = None;
         self.clear_leader_state();
@@ -95,19 +119,11 @@ impl<C: Command> Raft<C> {
         granted: bool,
         out: &mut Vec<Action<C>>,
     ) {
-        if self.votes.record(voter, granted) && self.election_result() == VoteResult::Won {
+        let membership = self.memberships.current();
+        if self.votes.record(membership, voter, granted)
+            && self.votes.result(membership) == VoteResult::Won
+        {
             self.become_leader(out);
         }
-    }
-
-    /// What the votes so far decide in the configuration in force.
-    fn election_result(&self) -> VoteResult {
-        let membership = self.memberships.current();
-        quorum::vote_result(
-            &membership.voters,
-            &membership.outgoing,
-            &self.votes.granted,
-            &self.votes.rejected,
-        )
     }
 }

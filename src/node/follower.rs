@@ -20,7 +20,12 @@ impl<C: Command> Raft<C> {
         out: &mut Vec<Action<C>>,
     ) {
         let free = self.vote.is_none() || self.vote == Some(candidate);
+        let log = (last_log_term, last_log_index);
+        // A candidate whose log is worse than a candidate's we saw since our election timer
+        // last fired is refused: votes go to the better one.
+        let beaten = self.best_candidate.is_some_and(|best| best > log);
         let grant = free
+            && !beaten
             && self.role == Role::Follower
             && self.log.is_up_to_date(last_log_index, last_log_term);
         if grant {
@@ -30,6 +35,14 @@ impl<C: Command> Raft<C> {
             }
             // Figure 2, followers: granting a vote resets the election timer.
             self.reset_election_timer();
+        } else if self.log.is_behind(last_log_index, last_log_term) {
+            // A candidate with a better log than ours was refused (we voted already, for
+            // ourselves or another): until our election timer fires, our vote is kept from
+            // worse candidates, and we do not campaign at that timeout, so that it can win.
+            // Without this, a candidate that cannot win (one behind, or whose removal is not
+            // committed) could take, term after term, the vote the better one needs: the
+            // membership changes leave such candidates about (soak seeds 1773, 2234, 1142).
+            self.best_candidate = Some(self.best_candidate.map_or(log, |best| best.max(log)));
         }
         self.send(candidate, self.vote_response(grant), out);
     }
@@ -127,6 +140,7 @@ impl<C: Command> Raft<C> {
             Role::Follower => self.set_leader(Some(leader)),
         }
         self.election_elapsed = 0;
+        self.best_candidate = None;
         true
     }
 
@@ -186,7 +200,7 @@ impl<C: Command> Raft<C> {
         let mut configurations = false;
         for entry in new_entries {
             if let Payload::Membership(membership) = &entry.payload {
-                self.memberships.push(entry.index, membership.clone());
+                self.memberships.push(entry.index, (**membership).clone());
                 configurations = true;
             }
         }

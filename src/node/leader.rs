@@ -43,7 +43,7 @@ impl<C: Command> Raft<C> {
         for slot in 0..self.progress.len() {
             self.send_append(slot, true, out);
         }
-        if self.progress.is_empty() {
+        if self.commits_alone() {
             // A single voter commits its no-op at once; peers have matched nothing yet.
             self.maybe_commit(out);
         }
@@ -234,11 +234,20 @@ impl<C: Command> Raft<C> {
         for slot in 0..self.progress.len() {
             self.send_entries(slot, out);
         }
-        if self.progress.is_empty() {
-            // A single voter commits alone. With peers, the leader's own last index is the
-            // largest match, and raising it never raises the majority's.
+        if self.commits_alone() {
+            // A single voter commits alone. With other voters, the leader's own last index is
+            // the largest match, and raising it never raises the majority's.
             self.maybe_commit(out);
         }
+    }
+
+    /// True if this leader is the only voter of its configuration (of both halves while
+    /// joint): its own log is a quorum, whatever learners or leaving members it tracks.
+    #[inline]
+    fn commits_alone(&self) -> bool {
+        let membership = self.memberships.current();
+        let alone = |voters: &[NodeId]| voters.len() == 1 && voters[0] == self.config.id;
+        alone(&membership.voters) && (membership.outgoing.is_empty() || alone(&membership.outgoing))
     }
 
     /// Appends an entry of the current term to the leader's log and persists it. Returns its
@@ -251,7 +260,7 @@ impl<C: Command> Raft<C> {
     ) -> LogIndex {
         let index = self.log.last_index() + 1;
         let membership = match &payload {
-            Payload::Membership(membership) => Some(membership.clone()),
+            Payload::Membership(membership) => Some((**membership).clone()),
             _ => None,
         };
         let entry = Entry {

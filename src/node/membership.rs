@@ -30,7 +30,8 @@ impl<C: Command> Raft<C> {
     ) {
         match self.checked_membership(&change, membership_index) {
             Ok(next) => {
-                let index = self.append_to_own_log(Payload::Membership(next), out);
+                let index =
+                    self.append_to_own_log(Payload::Membership(std::sync::Arc::new(next)), out);
                 out.push(Action::ProposalAccepted {
                     index,
                     term: self.term,
@@ -83,16 +84,19 @@ impl<C: Command> Raft<C> {
     /// its removal while it is not committed (and does not campaign in its old configuration
     /// for good).
     pub(super) fn tracked_members(&self) -> SmallVec<[NodeId; 8]> {
-        let mut members: SmallVec<[NodeId; 8]> = SmallVec::new();
-        let committed = self.memberships.at(self.commit_index);
-        for id in self
+        let id = self.config.id;
+        let mut members: SmallVec<[NodeId; 8]> = self
             .memberships
             .current()
             .members()
-            .chain(committed.members())
-        {
-            if id != self.config.id && !members.contains(&id) {
-                members.push(id);
+            .filter(|&member| member != id)
+            .collect();
+        if self.memberships.current_index() > self.commit_index {
+            // A configuration on its way: the members of the last one committed too.
+            for member in self.memberships.at(self.commit_index).members() {
+                if member != id && !members.contains(&member) {
+                    members.push(member);
+                }
             }
         }
         members
@@ -151,7 +155,7 @@ impl<C: Command> Raft<C> {
             let next = current
                 .changed(&MembershipChange::LeaveJoint)
                 .expect("a valid joint configuration can always be left");
-            self.append_to_own_log(Payload::Membership(next), out);
+            self.append_to_own_log(Payload::Membership(std::sync::Arc::new(next)), out);
             self.replicate_new_entries(out);
             return;
         }

@@ -59,6 +59,13 @@ pub struct Raft<C> {
     memberships: MembershipLog,
     /// Candidate only: who granted and who refused its vote in this term, this node included.
     votes: Votes,
+    /// Election timeouts let pass since this node last campaigned as no voter of its
+    /// configuration in force (see `candidate::REMOVED_TIMEOUTS_ASIDE`).
+    timeouts_aside: u8,
+    /// The best log (last term, last index) of a candidate this node refused since its
+    /// election timer last fired, if better than its own: worse candidates are refused until
+    /// then, and at that timeout this node does not campaign (`handle_request_vote`).
+    best_candidate: Option<(Term, LogIndex)>,
     /// Leader only: one entry per member other than this node, of the configuration in force
     /// and of the last one committed (a removed member is still told of its removal).
     progress: Vec<Progress>,
@@ -100,7 +107,7 @@ impl<C: Command> Raft<C> {
         };
         for entry in &entries {
             if let Payload::Membership(membership) = &entry.payload {
-                memberships.push(entry.index, membership.clone());
+                memberships.push(entry.index, (**membership).clone());
             }
         }
         let mut raft = Raft {
@@ -118,6 +125,8 @@ impl<C: Command> Raft<C> {
             rng: Rng::new(config.seed),
             memberships,
             votes: Votes::default(),
+            timeouts_aside: 0,
+            best_candidate: None,
             progress: Vec::new(),
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
@@ -382,10 +391,17 @@ impl<C: Command> Raft<C> {
             self.incoming = None;
         }
         if self.role != Role::Follower {
+            // A leader steps down with a whole election timeout ahead of it. A candidate
+            // keeps the timer of its campaign (Figure 2 resets it only on a leader's append or
+            // a vote granted): else a candidate that cannot win, whose requests make the others
+            // step down just after it campaigned, would always time out first and take again
+            // the votes another candidate needs.
+            if self.role == Role::Leader {
+                self.reset_election_timer();
+            }
             self.role = Role::Follower;
             self.votes.clear();
             self.clear_leader_state();
-            self.reset_election_timer();
         }
         self.set_leader(leader);
         new_term
@@ -407,7 +423,8 @@ impl<C: Command> Raft<C> {
             // malformed message from a faulty peer must not depose a leader.
             return;
         };
-        if !self.listens_to(from, &message) {
+        // The leader we follow, the usual sender, is listened to without a look-up.
+        if self.leader != Some(from) && !self.listens_to(from, &message) {
             // An id it does not listen to changes nothing here, neither term nor role, log
             // nor commit index; a vote request from it is refused with our term.
             if let Message::RequestVote { .. } = message {
@@ -501,12 +518,15 @@ impl<C: Command> Raft<C> {
             ..
         } = message
         {
-            let ahead_of_us = *last_log_term > self.log.last_term()
-                || (*last_log_term == self.log.last_term()
-                    && *last_log_index > self.log.last_index());
+            let ahead_of_us = self.log.is_behind(*last_log_index, *last_log_term);
             return self.memberships.current().is_voter(from) || (ahead_of_us && self.leaderless());
         }
-        self.memberships.knows(from) || self.leader == Some(from) || self.leaderless()
+        if self.role == Role::Leader {
+            // The members a leader tracks are known: the usual senders, found without looking
+            // through the configurations.
+            return self.peer_slot(from).is_some() || self.memberships.knows(from);
+        }
+        self.memberships.knows(from) || self.leaderless()
     }
 
     /// True while this node neither leads nor follows a leader in its term.

@@ -370,6 +370,16 @@ impl<C: Command> Raft<C> {
             out.push(Action::SnapshotRefused(error));
             return;
         }
+        let (membership_index, membership) = self.memberships.entry_at(index);
+        if membership.is_empty() {
+            let error = SnapshotError::MembershipUnknown {
+                index,
+                first_known: self.memberships.first_entry_index(),
+            };
+            out.push(Action::SnapshotRefused(error));
+            return;
+        }
+        let (membership_index, membership) = (*membership_index, membership.clone());
         let last_term = self
             .log
             .term_at(index)
@@ -377,8 +387,8 @@ impl<C: Command> Raft<C> {
         let meta = SnapshotMeta {
             last_index: index,
             last_term,
-            membership: self.memberships.at(index).clone(),
-            membership_index: self.memberships.entry_at(index).0,
+            membership,
+            membership_index,
         };
         self.snapshot = Some(Arc::new(Snapshot {
             meta: meta.clone(),

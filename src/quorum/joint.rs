@@ -16,15 +16,27 @@ pub(crate) enum VoteResult {
     Pending,
 }
 
-/// The outcome of one majority of `voters`, given who granted and who refused (ids outside
-/// `voters` are not counted).
-fn vote_result_of(voters: &[NodeId], granted: &[NodeId], rejected: &[NodeId]) -> VoteResult {
-    let needed = majority(voters.len());
-    let yes = voters.iter().filter(|id| granted.contains(id)).count();
-    let no = voters.iter().filter(|id| rejected.contains(id)).count();
+/// The outcome of one majority of `voters`, given each one's answer (`Some(true)` granted,
+/// `Some(false)` refused, `None` not yet).
+fn vote_result_of(voters: &[NodeId], vote_of: &impl Fn(NodeId) -> Option<bool>) -> VoteResult {
+    let yes = voters
+        .iter()
+        .filter(|&&id| vote_of(id) == Some(true))
+        .count();
+    let no = voters
+        .iter()
+        .filter(|&&id| vote_of(id) == Some(false))
+        .count();
+    plain_vote_result(voters.len(), yes, no)
+}
+
+/// The outcome of a majority of `voters` voters of which `yes` granted and `no` refused.
+#[inline]
+pub(crate) fn plain_vote_result(voters: usize, yes: usize, no: usize) -> VoteResult {
+    let needed = majority(voters);
     if yes >= needed {
         VoteResult::Won
-    } else if voters.len() - no < needed {
+    } else if voters - no.min(voters) < needed {
         VoteResult::Lost
     } else {
         VoteResult::Pending
@@ -36,14 +48,13 @@ fn vote_result_of(voters: &[NodeId], granted: &[NodeId], rejected: &[NodeId]) ->
 pub(crate) fn vote_result(
     voters: &[NodeId],
     outgoing: &[NodeId],
-    granted: &[NodeId],
-    rejected: &[NodeId],
+    vote_of: impl Fn(NodeId) -> Option<bool>,
 ) -> VoteResult {
-    let incoming = vote_result_of(voters, granted, rejected);
+    let incoming = vote_result_of(voters, &vote_of);
     if outgoing.is_empty() {
         return incoming;
     }
-    match (incoming, vote_result_of(outgoing, granted, rejected)) {
+    match (incoming, vote_result_of(outgoing, &vote_of)) {
         (VoteResult::Won, VoteResult::Won) => VoteResult::Won,
         (VoteResult::Lost, _) | (_, VoteResult::Lost) => VoteResult::Lost,
         _ => VoteResult::Pending,
@@ -119,6 +130,17 @@ mod tests {
         }
     }
 
+    /// `id`'s answer, from the lists of who granted and who refused.
+    fn answer_of(granted: &[NodeId], rejected: &[NodeId], id: NodeId) -> Option<bool> {
+        if granted.contains(&id) {
+            Some(true)
+        } else if rejected.contains(&id) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// Up to 20 distinct ids below 24 for each set (the second possibly empty, as outside a
     /// joint configuration), drawn from `picks`; the first set is never empty.
     fn sets(first: u8, picks: &[u8], split: u8) -> (Vec<NodeId>, Vec<NodeId>) {
@@ -148,6 +170,10 @@ mod tests {
             "the old majority lags"
         );
         let (won, lost, pending) = (VoteResult::Won, VoteResult::Lost, VoteResult::Pending);
+        let vote_result =
+            |voters: &[NodeId], outgoing: &[NodeId], granted: &[NodeId], rejected: &[NodeId]| {
+                vote_result(voters, outgoing, |id| answer_of(granted, rejected, id))
+            };
         assert_eq!(vote_result(&[1, 2, 3], &[], &[1, 2], &[]), won);
         assert_eq!(vote_result(&[1, 2, 3], &[4, 5, 6], &[1, 2], &[]), pending);
         assert_eq!(vote_result(&[1, 2, 3], &[4, 5, 6], &[1, 2, 4, 5], &[]), won);
@@ -173,7 +199,7 @@ mod tests {
             let answer = |id: NodeId| answers.get(id as usize).copied().unwrap_or(0) % 3;
             let granted: Vec<NodeId> = (0..24).filter(|&id| answer(id) == 1).collect();
             let rejected: Vec<NodeId> = (0..24).filter(|&id| answer(id) == 2).collect();
-            vote_result(&voters, &outgoing, &granted, &rejected)
+            vote_result(&voters, &outgoing, |id| answer_of(&granted, &rejected, id))
                 == vote_naive(&voters, &outgoing, &granted, &rejected)
         }
     }

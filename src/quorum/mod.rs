@@ -5,5 +5,7 @@
 mod joint;
 mod majority;
 
-pub(crate) use joint::{committed_index as joint_committed_index, vote_result, VoteResult};
+pub(crate) use joint::{
+    committed_index as joint_committed_index, plain_vote_result, vote_result, VoteResult,
+};
 pub(crate) use majority::{committed_index, SMALL};

@@ -228,7 +228,8 @@ impl Sim<u64> {
 
     /// The liveness phase (ARCHITECTURE.md §3.7): with every fault healed, a leader is elected
     /// and a new command commits on every member of the configuration in force at its index
-    /// (by the committed log) within `bound_ticks`. Answers its index.
+    /// (by the committed log; members removed since excepted) within `bound_ticks`. Answers
+    /// its index.
     pub fn check_liveness(&mut self, command: u64, bound_ticks: u64) -> Result<LogIndex, String> {
         let deadline = self.now + bound_ticks;
         while self.now < deadline {
@@ -349,18 +350,24 @@ impl Sim<u64> {
         ids.get(self.rng.in_range(0, ids.len() as u64) as usize)
     }
 
-    /// True if `index` is committed and every member of the configuration in force there
-    /// (by the committed log) applied it.
+    /// True if `index` is committed and every member of the configuration in force there (by
+    /// the committed log) applied it, but for members a later committed configuration removed:
+    /// their hosts may shut them down, and they need not learn the last entries they were
+    /// members for.
     fn applied_by_every_member(&self, index: LogIndex) -> bool {
         if self.committed().len() < index as usize {
             return false;
         }
-        self.committed_membership(index).members().all(|id| {
-            self.node(id)
-                .applied
-                .get(index as usize)
-                .is_some_and(Option::is_some)
-        })
+        let latest = self.latest_committed_membership();
+        self.committed_membership(index)
+            .members()
+            .filter(|&id| latest.contains(id))
+            .all(|id| {
+                self.node(id)
+                    .applied
+                    .get(index as usize)
+                    .is_some_and(Option::is_some)
+            })
     }
 
     /// One line per node: up or not, role, term, log, commit, configuration.

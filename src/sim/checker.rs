@@ -453,7 +453,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             if let Payload::Membership(membership) = &entry.payload {
                 ghost
                     .durable_configs
-                    .push((entry.index, membership.clone()));
+                    .push((entry.index, (**membership).clone()));
             }
         }
         Ok(())
@@ -688,7 +688,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             .filter(|entry| entry.index > committed_before)
         {
             if let Payload::Membership(membership) = &entry.payload {
-                self.configs.push((entry.index, membership.clone()));
+                self.configs.push((entry.index, (**membership).clone()));
             }
         }
         Ok(())

@@ -1272,7 +1272,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                             SimEvent::MembershipProposed {
                                 leader: id,
                                 index: entry.index,
-                                membership: membership.clone(),
+                                membership: (**membership).clone(),
                             },
                         ));
                     }
@@ -1417,10 +1417,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::SnapshotRefused(error) => {
                 // A batching host may take a snapshot while the node's install of a newer one
-                // from its leader still waits in the buffer: refusing it is right. Any other
-                // refusal means the host asked for something the node never handed out.
+                // from its leader still waits in the buffer: refusing it is right. A node that
+                // joined empty refuses a snapshot before the first configuration it knows: its
+                // host snapshots again later. Any other refusal means the host asked for
+                // something the node never handed out.
                 let newer_installed = matches!(error, SnapshotError::NotNewer { .. });
-                if !(self.config.batching && newer_installed) {
+                let unknown = matches!(error, SnapshotError::MembershipUnknown { .. });
+                if !(unknown || self.config.batching && newer_installed) {
                     self.fail(&format!("node {id} refused its host's snapshot: {error}"));
                 }
             }
