@@ -246,9 +246,9 @@ impl FuzzEvent {
                     .map(|(offset, (step, command))| {
                         entry_term = entry_term.saturating_add(u64::from(step % 3 / 2));
                         let payload = match configured {
-                            Some((position, mask)) if position == offset => Payload::Membership(
-                                std::sync::Arc::new(Membership::new(ids_of(mask))),
-                            ),
+                            Some((position, mask)) if position == offset => {
+                                Payload::Membership(Box::new(Membership::new(ids_of(mask))))
+                            }
                             _ => Payload::Command(u64::from(command)),
                         };
                         Entry {
@@ -744,7 +744,7 @@ impl FuzzRestored {
                         entry_term += u64::from(step % 4 / 3);
                         // One entry in sixteen a configuration entry.
                         let payload = if step % 16 == 15 {
-                            Payload::Membership(std::sync::Arc::new(Membership::new(
+                            Payload::Membership(Box::new(Membership::new(
                                 1..=u64::from(step / 16 % 7 + 1),
                             )))
                         } else {

@@ -1,7 +1,6 @@
 //! Identifiers, log entries and the durable hard state.
 
 use crate::membership::Membership;
-use std::sync::Arc;
 
 /// The identity of a node in the cluster. Any `u64` is a valid id.
 pub type NodeId = u64;
@@ -91,7 +90,7 @@ impl Command for () {
 }
 
 /// What an entry carries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
@@ -104,18 +103,45 @@ pub enum Payload<C> {
     /// A cluster configuration (`Event::ChangeMembership`). It is in force on every node
     /// from the moment the entry is in its log (thesis §4.1); hosts have nothing to apply,
     /// but may watch it to learn of members coming and going.
-    Membership(Arc<Membership>),
+    Membership(Box<Membership>),
 }
 
 impl<C: Command> Payload<C> {
     /// The size counted against `Config::max_bytes_per_message`.
+    #[inline]
     pub fn size_bytes(&self) -> usize {
         match self {
-            Payload::Noop => 0,
             Payload::Command(command) => command.size_bytes(),
-            Payload::Membership(membership) => 8 * membership.members().count(),
+            Payload::Noop => 0,
+            Payload::Membership(membership) => membership_size_bytes(membership),
         }
     }
+}
+
+/// A configuration entry's size: 8 bytes per member.
+#[cold]
+#[inline(never)]
+fn membership_size_bytes(membership: &Membership) -> usize {
+    8 * membership.members().count()
+}
+
+// By hand rather than derived: a command's clone stays small enough to inline in the loops
+// that copy runs of entries; a configuration's (rare) is out of line.
+impl<C: Clone> Clone for Payload<C> {
+    #[inline]
+    fn clone(&self) -> Self {
+        match self {
+            Payload::Command(command) => Payload::Command(command.clone()),
+            Payload::Noop => Payload::Noop,
+            Payload::Membership(membership) => Payload::Membership(clone_membership(membership)),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn clone_membership(membership: &Membership) -> Box<Membership> {
+    Box::new(membership.clone())
 }
 
 /// One entry of the replicated log.

@@ -67,13 +67,18 @@ fn is_well_formed_append<C>(
     if prev_log_term > term {
         return false;
     }
+    // No index past u64::MAX; terms non-decreasing, so only the last can pass the message's.
+    let fits = prev_log_index
+        .checked_add(entries.len() as LogIndex)
+        .is_some();
+    if !fits || entries.last().is_some_and(|last| last.term > term) {
+        return false;
+    }
     let mut previous_term = prev_log_term;
     let mut expected_index = prev_log_index;
     for entry in entries {
-        let Some(index) = expected_index.checked_add(1) else {
-            return false;
-        };
-        if entry.index != index || entry.term < previous_term || entry.term > term {
+        expected_index += 1;
+        if entry.index != expected_index || entry.term < previous_term {
             return false;
         }
         if let Payload::Membership(membership) = &entry.payload {
@@ -81,7 +86,6 @@ fn is_well_formed_append<C>(
                 return false;
             }
         }
-        expected_index = index;
         previous_term = entry.term;
     }
     true

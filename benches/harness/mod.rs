@@ -82,10 +82,10 @@ pub fn payload() -> Cmd {
     Arc::from(&PAYLOAD[..])
 }
 
-/// The configuration shared by every workload, for node `id` of a cluster of `nodes`: election
+/// The configuration shared by every workload, for node `id`: election
 /// timeouts in `[election_ticks, 2 * election_ticks)`, heartbeat 3 ticks, 256 appends in flight,
 /// 1 MiB and 8192 entries per message, up to 2^20 uncommitted entries.
-pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> (Config, u64) {
+pub fn config(id: NodeId, election_ticks: u64, seed: u64) -> Config {
     let mut config = Config::new(id);
     config.election_ticks = election_ticks;
     config.heartbeat_ticks = 3;
@@ -94,7 +94,7 @@ pub fn config(id: NodeId, nodes: u64, election_ticks: u64, seed: u64) -> (Config
     config.max_entries_per_message = 8192;
     config.max_uncommitted_entries = 1 << 20;
     config.seed = seed;
-    (config, nodes)
+    config
 }
 
 /// The seed of node `id` in repetition `repetition`: distinct per node, and per repetition so
@@ -133,9 +133,9 @@ pub struct Node {
 }
 
 impl Node {
-    /// A fresh node with empty host state, a founding member of a cluster of `voters`
-    /// (`config`'s answer).
-    pub fn new((config, voters): (Config, u64)) -> Self {
+    /// A fresh node with empty host state, a founding member of a cluster of `voters` with ids
+    /// `1..=voters`.
+    pub fn new(config: Config, voters: u64) -> Self {
         Node {
             raft: new_raft(config, voters),
             out: Vec::new(),
@@ -149,7 +149,7 @@ impl Node {
 
     /// Replaces the state machine by a fresh one and clears the host state, keeping the
     /// buffers' capacity.
-    pub fn restart(&mut self, (config, voters): (Config, u64)) {
+    pub fn restart(&mut self, config: Config, voters: u64) {
         self.raft = new_raft(config, voters);
         self.out.clear();
         self.disk.clear();
@@ -249,7 +249,7 @@ impl Cluster {
     /// 2 * election_ticks)` and the seeds of `repetition`.
     pub fn new(size: u64, election_ticks: u64, repetition: u64) -> Self {
         let nodes = (1..=size)
-            .map(|id| Node::new(config(id, size, election_ticks, seed(repetition, id))))
+            .map(|id| Node::new(config(id, election_ticks, seed(repetition, id)), size))
             .collect();
         Cluster {
             nodes,
@@ -266,7 +266,7 @@ impl Cluster {
     pub fn restart(&mut self, election_ticks: u64, repetition: u64) {
         let size = self.nodes.len() as u64;
         for (node, id) in self.nodes.iter_mut().zip(1..) {
-            node.restart(config(id, size, election_ticks, seed(repetition, id)));
+            node.restart(config(id, election_ticks, seed(repetition, id)), size);
         }
         self.queue.clear();
         self.delivering.clear();
@@ -477,10 +477,7 @@ impl TickIdle {
     /// The idle follower.
     pub fn new() -> Self {
         TickIdle {
-            raft: {
-                let (config, voters) = config(2, 3, 1 << 40, 2);
-                new_raft(config, voters)
-            },
+            raft: new_raft(config(2, 1 << 40, 2), 3),
             out: Vec::new(),
             ticks: 0,
         }

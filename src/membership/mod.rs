@@ -85,16 +85,21 @@ impl Membership {
 
     /// Checks the configuration: at least one voter, no id twice in a list, no learner that
     /// votes, and no empty `voters` while joint.
+    #[inline]
     pub fn validate(&self) -> Result<(), MembershipError> {
+        let plain = self.outgoing.is_empty() && self.learners.is_empty();
+        if plain && !self.voters.is_empty() && self.voters.windows(2).all(|pair| pair[0] < pair[1])
+        {
+            return Ok(()); // The usual configuration: voters only, in ascending order.
+        }
+        self.validate_any()
+    }
+
+    /// `validate` for any configuration.
+    #[inline(never)]
+    fn validate_any(&self) -> Result<(), MembershipError> {
         if self.voters.is_empty() {
             return Err(MembershipError::NoVoters);
-        }
-        if self.outgoing.is_empty() && self.learners.is_empty() {
-            // The usual configuration: voters only.
-            return match first_duplicate(&self.voters) {
-                Some(id) => Err(MembershipError::Duplicate(id)),
-                None => Ok(()),
-            };
         }
         for list in [&self.voters, &self.outgoing, &self.learners] {
             if let Some(id) = first_duplicate(list) {

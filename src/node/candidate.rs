@@ -41,7 +41,7 @@ impl<C: Command> Raft<C> {
         if !voter && !stands_aside {
             self.timeouts_aside = 0;
         }
-        if stands_aside || !self.may_campaign() {
+        if !voter && (stands_aside || !self.may_campaign()) {
             // No leader has been heard from for an election timeout: it is gone, and any
             // leader may now be followed (who a node listens to, crate docs). A node that may
             // campaign only because its removal may not be committed lets the voters of the

@@ -30,8 +30,7 @@ impl<C: Command> Raft<C> {
     ) {
         match self.checked_membership(&change, membership_index) {
             Ok(next) => {
-                let index =
-                    self.append_to_own_log(Payload::Membership(std::sync::Arc::new(next)), out);
+                let index = self.append_to_own_log(Payload::Membership(Box::new(next)), out);
                 out.push(Action::ProposalAccepted {
                     index,
                     term: self.term,
@@ -85,12 +84,18 @@ impl<C: Command> Raft<C> {
     /// for good).
     pub(super) fn tracked_members(&self) -> SmallVec<[NodeId; 8]> {
         let id = self.config.id;
-        let mut members: SmallVec<[NodeId; 8]> = self
-            .memberships
-            .current()
-            .members()
-            .filter(|&member| member != id)
-            .collect();
+        let current = self.memberships.current();
+        let mut members: SmallVec<[NodeId; 8]> = SmallVec::new();
+        if current.outgoing.is_empty() && current.learners.is_empty() {
+            // The usual configuration: voters only.
+            for &voter in &current.voters {
+                if voter != id {
+                    members.push(voter);
+                }
+            }
+        } else {
+            members.extend(current.members().filter(|&member| member != id));
+        }
         if self.memberships.current_index() > self.commit_index {
             // A configuration on its way: the members of the last one committed too.
             for member in self.memberships.at(self.commit_index).members() {
@@ -155,7 +160,7 @@ impl<C: Command> Raft<C> {
             let next = current
                 .changed(&MembershipChange::LeaveJoint)
                 .expect("a valid joint configuration can always be left");
-            self.append_to_own_log(Payload::Membership(std::sync::Arc::new(next)), out);
+            self.append_to_own_log(Payload::Membership(Box::new(next)), out);
             self.replicate_new_entries(out);
             return;
         }

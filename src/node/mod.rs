@@ -526,7 +526,7 @@ impl<C: Command> Raft<C> {
             // through the configurations.
             return self.peer_slot(from).is_some() || self.memberships.knows(from);
         }
-        self.memberships.knows(from) || self.leaderless()
+        self.leaderless() || self.memberships.knows(from)
     }
 
     /// True while this node neither leads nor follows a leader in its term.

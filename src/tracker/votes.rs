@@ -91,12 +91,23 @@ impl Votes {
     /// What the votes decide in `membership` (both majorities while joint, thesis §4.3).
     #[inline]
     pub(crate) fn result(&self, membership: &Membership) -> VoteResult {
+        if membership.is_joint() || !self.beyond.is_empty() {
+            return self.result_any(membership);
+        }
+        // Every answer recorded is a voter's: count them.
+        let yes = self.granted.count_ones() as usize;
+        let no = self.rejected.count_ones() as usize;
+        quorum::plain_vote_result(membership.voters.len(), yes, no)
+    }
+
+    /// `result` for any configuration and any number of voters.
+    #[inline(never)]
+    fn result_any(&self, membership: &Membership) -> VoteResult {
         if membership.is_joint() {
             return quorum::vote_result(&membership.voters, &membership.outgoing, |id| {
                 self.answer(membership, id)
             });
         }
-        // Every answer recorded is a voter's: count them.
         let beyond_yes = self.beyond.iter().filter(|&&(_, granted)| granted).count();
         let yes = self.granted.count_ones() as usize + beyond_yes;
         let no = self.rejected.count_ones() as usize + (self.beyond.len() - beyond_yes);
