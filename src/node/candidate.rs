@@ -11,7 +11,7 @@ use super::Raft;
 /// A node that is no voter of its configuration in force, but may campaign because its
 /// removal may not be committed (`may_campaign`), lets this many election timeouts pass
 /// before each campaign.
-const REMOVED_TIMEOUTS_ASIDE: u8 = 2;
+const REMOVED_TIMEOUTS_ASIDE: u8 = 1;
 
 impl<C: Command> Raft<C> {
     pub(super) fn reset_election_timer(&mut self) {
