@@ -182,6 +182,10 @@ enum Stage {
     Remove,
     /// Done: the old node is retired.
     Done,
+    /// Given up: another change (the random ones of `--membership`) retired the new node or
+    /// removed it before it was promoted, or made the old node a member again. A host never
+    /// asks to add a node it has shut down for good.
+    Abandoned,
 }
 
 /// The host replacing node `old` by node `new` (the operator's runbook of the README).
@@ -228,12 +232,26 @@ impl Replacement {
     /// One tick of the runbook.
     fn step(&mut self, sim: &mut Sim<u64>) {
         let committed = sim.latest_committed_membership();
+        let lost = sim.is_retired(self.new)
+            || (matches!(self.stage, Stage::CatchUp | Stage::Promote)
+                && !committed.contains(self.new));
+        if lost && !matches!(self.stage, Stage::Done | Stage::Abandoned) {
+            say!(
+                "[tick {:>7}] host:     replacing node {} by node {} abandoned: another change removed node {}",
+                sim.now(),
+                self.old,
+                self.new,
+                self.new
+            );
+            self.stage = Stage::Abandoned;
+            return;
+        }
         let done = match self.stage {
             Stage::Add => committed.contains(self.new),
             Stage::CatchUp => self.caught_up(sim),
             Stage::Promote => committed.is_voter(self.new),
             Stage::Remove => !committed.contains(self.old),
-            Stage::Done => return,
+            Stage::Done | Stage::Abandoned => return,
         };
         if done {
             self.asked_at = None;
@@ -249,7 +267,9 @@ impl Replacement {
                 }
                 Stage::Promote => Stage::Remove,
                 _ => {
-                    sim.retire(self.old);
+                    // Shut down once no configuration counts on it (the random changes of
+                    // `--membership` may have named it again since).
+                    sim.retire_if_removed(self.old);
                     say!(
                         "[tick {:>7}] host:     node {} replaced node {} in {} ticks",
                         sim.now(),
@@ -287,9 +307,9 @@ impl Replacement {
         let Some(leader) = sim.believed_leader().and_then(|id| sim.raft(id)) else {
             return false;
         };
-        leader.match_indices().any(|(id, matched)| {
-            id == self.new && matched + CAUGHT_UP_ENTRIES >= leader.last_index()
-        })
+        leader
+            .lag(self.new)
+            .is_some_and(|lag| lag <= CAUGHT_UP_ENTRIES)
     }
 }
 
@@ -331,7 +351,9 @@ fn run(args: &Args) -> Result<(), String> {
     let mut replacements: Vec<Replacement> = Vec::new();
     for tick in 1..=args.ticks {
         let started = replacements.len() as u64;
-        let busy = replacements.last().is_some_and(|r| r.stage != Stage::Done);
+        let busy = replacements
+            .last()
+            .is_some_and(|r| !matches!(r.stage, Stage::Done | Stage::Abandoned));
         if started < args.replace && !busy && tick >= replace_every / 2 + started * replace_every {
             replacements.extend(Replacement::start(&mut sim));
         }

@@ -935,13 +935,17 @@ fn learner_is_not_counted_in_quorums() {
     assert_eq!(leader.commit_index(), 1);
 }
 
-/// Thesis §4.2.1: a learner being caught up receives entries, and `Raft::match_indices` shows
-/// how far behind it is (the leader's last index less its match), so the host knows when to
-/// promote it.
+/// Thesis §4.2.1: a learner being caught up receives entries, and `Raft::lag` (and
+/// `Raft::match_indices`) show how far behind it is (the leader's last index less its match),
+/// so the host knows when to promote it.
 #[test]
-fn match_indices_show_how_far_a_learner_is_behind() {
+fn lag_and_match_indices_show_how_far_a_learner_is_behind() {
     let mut leader = leader_of(config(1), members(&[1, 2, 3], &[4]));
     assert_eq!(match_index_of(&leader, 4), 0);
+    assert_eq!(leader.lag(4), Some(1), "only the leader's no-op");
+    assert_eq!(leader.lag(1), None, "a leader does not replicate to itself");
+    assert_eq!(leader.lag(9), None, "no member");
+    assert_eq!(empty_node(4).lag(1), None, "only a leader knows");
     for command in 0..5 {
         propose(&mut leader, command);
     }
@@ -951,8 +955,15 @@ fn match_indices_show_how_far_a_learner_is_behind() {
     receive(&mut leader, 4, accepted(1, 3));
     assert_eq!(match_index_of(&leader, 4), 3);
     assert_eq!(leader.last_index() - match_index_of(&leader, 4), 3, "lag");
+    assert_eq!(leader.lag(4), Some(3));
+    assert_eq!(
+        leader.lag(2),
+        Some(5),
+        "a voter that answered only the no-op"
+    );
     receive(&mut leader, 4, accepted(1, 6));
     assert_eq!(leader.last_index() - match_index_of(&leader, 4), 0);
+    assert_eq!(leader.lag(4), Some(0));
     assert_eq!(
         leader.match_indices().collect::<BTreeMap<_, _>>(),
         BTreeMap::from([(2, 1), (3, 1), (4, 6)])

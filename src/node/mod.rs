@@ -363,6 +363,18 @@ impl<C: Command> Raft<C> {
         self.progress.iter().map(|pr| (pr.id, pr.match_index))
     }
 
+    /// While leading: how many entries of this leader's log node `id` is not known to hold
+    /// (`last_index` less its match index): what a host watches before it promotes a learner
+    /// (`MembershipChange::Promote`). `None` if this node does not lead, or does not replicate
+    /// to `id` (itself, or no member).
+    pub fn lag(&self, id: NodeId) -> Option<u64> {
+        if self.role != Role::Leader {
+            return None;
+        }
+        let progress = self.progress.iter().find(|progress| progress.id == id)?;
+        Some(self.log.last_index().saturating_sub(progress.match_index))
+    }
+
     fn tick(&mut self, out: &mut Vec<Action<C>>) {
         if self.role == Role::Leader {
             self.heartbeat_elapsed += 1;
