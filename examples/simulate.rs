@@ -180,7 +180,7 @@ enum Stage {
     Promote,
     /// Remove the old node.
     Remove,
-    /// Done: the old node is retired.
+    /// Done: the old node is retired as soon as no configuration counts on it.
     Done,
     /// Given up: another change (the random ones of `--membership`) retired the new node or
     /// removed it before it was promoted, or made the old node a member again. A host never
@@ -251,7 +251,16 @@ impl Replacement {
             Stage::CatchUp => self.caught_up(sim),
             Stage::Promote => committed.is_voter(self.new),
             Stage::Remove => !committed.contains(self.old),
-            Stage::Done | Stage::Abandoned => return,
+            Stage::Done => {
+                // The removed node is shut down once no configuration counts on it: a node
+                // that is down may still hold one naming it, and the random changes of
+                // `--membership` may name it again.
+                if !sim.is_retired(self.old) && !committed.contains(self.old) {
+                    sim.retire_if_removed(self.old);
+                }
+                return;
+            }
+            Stage::Abandoned => return,
         };
         if done {
             self.asked_at = None;
@@ -267,8 +276,6 @@ impl Replacement {
                 }
                 Stage::Promote => Stage::Remove,
                 _ => {
-                    // Shut down once no configuration counts on it (the random changes of
-                    // `--membership` may have named it again since).
                     sim.retire_if_removed(self.old);
                     say!(
                         "[tick {:>7}] host:     node {} replaced node {} in {} ticks",
@@ -357,7 +364,7 @@ fn run(args: &Args) -> Result<(), String> {
         if started < args.replace && !busy && tick >= replace_every / 2 + started * replace_every {
             replacements.extend(Replacement::start(&mut sim));
         }
-        if let Some(replacement) = replacements.last_mut() {
+        for replacement in &mut replacements {
             replacement.step(&mut sim);
         }
         sim.chaos_tick(&faults, &mut next_command);
