@@ -58,8 +58,9 @@
 //! ## Restart
 //!
 //! Hand [`Raft::new`] exactly what the `Persist` actions wrote, as [`Restored`]: the last
-//! [`HardState`], the stored snapshot and the stored entries. It validates them and answers a
-//! [`RestoreError`] rather than panicking on inconsistent state.
+//! [`HardState`], the stored snapshot and the stored entries, and the voters the cluster was
+//! bootstrapped with ([`Restored::membership`]; see "Membership changes"). It validates them
+//! and answers a [`RestoreError`] rather than panicking on inconsistent state.
 //!
 //! ## Snapshots and compaction
 //!
@@ -71,18 +72,109 @@
 //! [`Action::InstallSnapshot`]. The node keeps the latest snapshot's bytes in memory so that it
 //! can send them as a leader.
 //!
+//! ## Membership changes
+//!
+//! Who is in the cluster is state, not configuration (thesis chapter 4): [`Config::new`] takes
+//! only the node's id. A founding node of a new cluster starts from
+//! [`Restored::bootstrap`]`(voters)`, every founding node with the same voters; the host stores
+//! those voters once, at that first start, and hands them back as [`Restored::membership`] at
+//! every restart. A node started to join a running cluster starts from `Restored::default()`:
+//! it knows no configuration, and follows the leader that adds it.
+//!
+//! A configuration is an entry of the log ([`Payload::Membership`]), replicated, persisted
+//! (`Persist::Entries`) and applied (`Apply`, once committed) like a command; a host has
+//! nothing to apply for it, but may watch it. It is in force on a node from the moment its
+//! entry is in the node's log, committed or not, on the leader that appends it and on every
+//! node that stores it (thesis §4.1): a node always uses the latest configuration its log
+//! holds, so that no two disjoint majorities can decide. If a new leader's append truncates a
+//! configuration entry, the configuration before it is in force again.
+//! [`Raft::membership`] is the configuration in force, [`Raft::membership_index`] the index of
+//! its entry (0 for the bootstrap voters).
+//!
+//! The host asks the leader for a change with [`Event::ChangeMembership`]`{ change,
+//! membership_index }`, naming the configuration it read from the leader
+//! (`Raft::membership_index`): a compare-and-set, so that a retried or stale change can never
+//! undo a later one. The same step answers `Action::ProposalAccepted { index, term }` (the
+//! configuration entry's place; it is committed once an `Apply` hands out `index` with
+//! `term`) or `Action::ProposalRejected` with the reason, checked in this order:
+//! `ProposeError::NotLeader` (with the known leader as a hint); then
+//! `ProposeError::Membership` with `MembershipError::Stale { expected, current }` (another
+//! configuration is in force: read it again), `Pending { index }` (the configuration at
+//! `index` is not committed yet: one change at a time), `NoCommitInTerm` (the leader has not
+//! committed an entry of its own term yet, Ongaro's 2015 fix of the single-server bug: retry
+//! shortly); `ProposeError::TooManyUncommitted`; last, a [`MembershipError`] that says why
+//! the change cannot be made from this configuration at all: `AlreadyMember`, `NotALearner`,
+//! `NotAMember`, `RemovesLastVoter`, `Joint` (the configuration is joint: leave it first),
+//! `NotJoint`, or, for a joint change, `NoVoters`, `Duplicate` and `LearnerVotes`.
+//!
+//! - **Single-server changes** ([`MembershipChange`]): `AddLearner(id)`, `Promote(id)` and
+//!   `Remove(id)` change the voters by at most one, so every majority of the configuration
+//!   before overlaps every majority of the one after (thesis §4.1).
+//! - **Joint consensus** (thesis §4.3): `Joint { voters, learners }` replaces the voters and
+//!   learners at once. Its entry puts the cluster in `C_old,new`: the old voters become
+//!   [`Membership::outgoing`], and every election and every commit needs a majority of
+//!   `voters` and a majority of `outgoing`. Once the joint entry is committed the leader
+//!   appends `C_new` itself ([`Config::auto_leave_joint`], the default); with that off, the
+//!   host proposes `LeaveJoint` when it chooses. A joint change starts only from a
+//!   configuration that is not joint. A voter cannot become a learner in one joint change: it
+//!   is still an outgoing voter there, and a learner that votes is refused (`LearnerVotes`).
+//!   Remove it, then add it again as a learner.
+//! - **Learners** (thesis §4.2.1) receive entries and snapshots, but never vote, never
+//!   campaign and count in no quorum. A new server is started empty, added with
+//!   `AddLearner(id)`, and promoted with `Promote(id)` once it has caught up: on the leader,
+//!   [`Raft::lag`]`(id)` is how many entries of the leader's log it is not known to hold, and
+//!   [`Raft::match_indices`] lists the match index of every member the leader replicates to,
+//!   learners included.
+//! - **Removed servers.** A leader that removes itself leads until the configuration without
+//!   it is committed, without counting itself, then tells every member the commit and steps
+//!   down (thesis §4.2.2). A node that is not a voter of its configuration in force does not
+//!   campaign, with one exception: while its removal may not be committed yet (it is a voter
+//!   of the configuration in force at its commit index, or of one appended since), it may
+//!   campaign to finish the removal, as a leader that lost its term before its removal
+//!   committed must, but it lets one election timeout pass before each campaign so that the
+//!   voters of its configuration in force go first. Once it knows its removal committed, it
+//!   never campaigns again (thesis §4.2.3). Since configurations take effect when appended, a
+//!   node with committed but unapplied configuration entries, after a restart say, never
+//!   campaigns in an older configuration (etcd-io/etcd #7280); no check of what was applied
+//!   is needed.
+//! - **Snapshots** carry the configuration in force at their index and the index of its entry
+//!   ([`SnapshotMeta`]'s `membership` and `membership_index`); [`Raft::new`] validates them
+//!   (`RestoreError::InvalidMembership`, `RestoreError::SnapshotMembershipAfterIndex`). A node
+//!   that joined empty does not know the configuration before the first configuration entry
+//!   it holds (the bootstrap voters are in no log): a snapshot the host reports at an index
+//!   before that entry is refused with [`SnapshotError::MembershipUnknown`]`{ index,
+//!   first_known }`; snapshot again at or after `first_known`.
+//!
+//! Elections among changing configurations leave candidates about that cannot win (one
+//! behind, or one whose removal is not known committed). A node that refuses its vote to a
+//! candidate whose log is more up to date than its own (it voted already) keeps its vote from
+//! worse ones: until its election timer next fires or it hears from a leader, it refuses every
+//! candidate whose log is behind the best one it refused, and at that timeout it does not
+//! campaign itself. So such candidates cannot take, term after term, the votes the better
+//! candidate needs.
+//!
 //! ## Peers are untrusted
 //!
 //! Anything a peer sends, stale, duplicated, reordered, malformed, from an unknown id or with
 //! absurd terms or indices, is ignored or answered as the paper says; it never panics and
 //! never corrupts state. Three rules come before any rule of the paper:
 //!
-//! - **Who a node listens to.** A node acts only on messages from the voters of its
-//!   configuration other than itself. A message from any other id changes nothing, neither
-//!   term nor role, log nor commit index: a `RequestVote` from it is refused with the node's
-//!   term, anything else is dropped. (Membership changes will widen "its configuration" to the
-//!   configurations its log holds, and let a node started empty to join follow the leader
-//!   that adds it.)
+//! - **Who a node listens to.** A `RequestVote` is acted on only if it comes from a voter of
+//!   the configuration in force, or, while the node has no leader, from a candidate whose log
+//!   is more up to date than its own. Any other message is acted on if it comes from the
+//!   leader the node follows, from a member of any configuration its log holds, or, while the
+//!   node has no leader (a node started empty to join, a candidate, a follower that has not
+//!   heard from a leader in its term or for an election timeout), from anyone. So a node that
+//!   leads, or follows a leader, never acts on a message from an id outside every
+//!   configuration it knows. A message it does not act on changes nothing, neither term nor
+//!   role, log nor commit index: a `RequestVote` is refused with the node's term, anything
+//!   else is dropped. The literal rule, never to act on an id outside every configuration
+//!   known, would cost liveness: a node that missed the configurations that added the current
+//!   leader, or a node started empty, which knows no configuration, could never follow that
+//!   leader nor catch up. A leader unknown to a leaderless node may hold configurations the
+//!   node has not received yet. A removed server that missed its removal cannot disrupt the
+//!   others: its log lacks the removal entry, so it is behind the nodes that hold it, and
+//!   its vote requests are refused without a change of term (thesis §4.2.3).
 //! - **Terms move by bounded steps.** A message whose term is above [`TERM_MAX`], or more than
 //!   [`TERM_JUMP_MAX`] above the receiver's term, is dropped, so no single message, nor any
 //!   short run of them, can push a cluster to the last term and leave it unable to elect.

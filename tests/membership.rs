@@ -2031,24 +2031,26 @@ fn property_setup(seed: u64, variant: bool) -> (SimConfig, Faults, String) {
     (config, faults, what)
 }
 
-/// Seeds of the two random membership properties that fail (found with
-/// `PURERAFT_MEMBERSHIP_SEEDS=1000`: 50 of the 2,000 runs fail), one or two per cause, replayed
-/// here so that a fix can be checked: 1035 and 1121 (a non-voter deaf to every later leader:
-/// `empty_node_that_lost_its_leader_follows_a_new_unknown_leader`), 1847 (a restarted leader
+/// Simulator seeds of the two random membership properties that failed while membership was
+/// built (found with `PURERAFT_MEMBERSHIP_SEEDS=1000`, when 50 of the 2,000 runs failed, and
+/// by a later scan), one or two per cause, replayed here so that each fix stays checked:
+/// 1035 and 1121 (a non-voter deaf to every later leader:
+/// `empty_node_that_lost_its_leader_follows_a_new_unknown_leader`); 1847 (a restarted leader
 /// unable to finish its removal:
-/// `restarted_leader_with_its_uncommitted_removal_campaigns_to_finish_it`), 2143 (an empty configuration in a snapshot, a safety invariant of the checker:
-/// `node_that_joined_empty_can_snapshot_and_restart`), 2665 (a sole voter that commits only
-/// when a non-voter answers: `sole_voter_commits_without_its_learner`), 2616 (an election
-/// slowed past the liveness bound by candidates that cannot win: a removed node whose removal
-/// it does not know committed, and a node behind, take the vote of the one voter the rightful
-/// candidate needs, whose term lags because it ignores them) and 2042 (a node removed by a
-/// leave-joint entry campaigned before it heard the commit, so it refuses the leader's farewell
-/// heartbeat as stale, the leader ignores the refusal from a node it no longer tracks, and it
-/// never applies the last entry it was a member for), and 14102 (found by a scan of 10,000
-/// seeds: in a joint configuration, the one node whose log could win had appended the
-/// leave-joint entry that removes it, so it stood aside two election timeouts before each
-/// campaign while a candidate that could not win without its vote kept taking the others'
-/// votes; standing aside one timeout lets it win; `REMOVED_TIMEOUTS_ASIDE`).
+/// `restarted_leader_with_its_uncommitted_removal_campaigns_to_finish_it`); 2143 (an empty
+/// configuration in a snapshot, a safety invariant of the checker:
+/// `node_that_joined_empty_snapshots_only_where_it_knows_the_configuration`); 2665 (a sole
+/// voter that commits only when a non-voter answers: `sole_voter_commits_without_its_learner`);
+/// 2616 (an election slowed past the liveness bound by candidates that cannot win: a removed
+/// node whose removal it does not know committed, and a node behind, take the vote of the one
+/// voter the rightful candidate needs, whose term lags because it ignores them); 2042 (a node
+/// removed by a leave-joint entry campaigned before it heard the commit, so it refuses the
+/// leader's farewell heartbeat as stale, the leader ignores the refusal from a node it no
+/// longer tracks, and it never applies the last entry it was a member for); and 15102 (case
+/// 14102 of a scan of 10,000: in a joint configuration, the one node whose log could win had
+/// appended the leave-joint entry that removes it, so it stood aside two election timeouts
+/// before each campaign while a candidate that could not win without its vote kept taking the
+/// others' votes; standing aside one timeout lets it win; `REMOVED_TIMEOUTS_ASIDE`).
 #[test]
 fn sim_random_membership_failing_seeds() {
     let cases = [
