@@ -935,6 +935,46 @@ fn learner_is_not_counted_in_quorums() {
     assert_eq!(leader.commit_index(), 1);
 }
 
+/// Thesis §4.3: a voter cannot be made a learner in one joint change: it stays an outgoing
+/// voter until the leave, and a learner that votes is refused. The documented way is to
+/// remove it, then add it again as a learner; it then follows the leader as a learner and
+/// never campaigns.
+#[test]
+fn voter_is_demoted_to_learner_by_removal_then_addition() {
+    let mut net = Net::new([node(1), node(2), node(3)]);
+    net.elect(1);
+    net.tick(3);
+    let joint = MembershipChange::Joint {
+        voters: vec![1, 2],
+        learners: vec![3],
+    };
+    assert_eq!(
+        net.change(1, joint),
+        Err(ProposeError::Membership(MembershipError::LearnerVotes(3)))
+    );
+    let removed = net.change(1, Remove(3)).unwrap();
+    net.tick(10);
+    assert!(net.node(1).commit_index() >= removed);
+    let added = net.change(1, AddLearner(3)).unwrap();
+    net.tick(10);
+    assert!(net.node(1).commit_index() >= added);
+    assert_eq!(net.node(1).membership(), &members(&[1, 2], &[3]));
+    net.assert_caught_up(1, &[2, 3]);
+    assert_eq!(net.node(3).membership(), &members(&[1, 2], &[3]));
+    assert_eq!(net.node(3).leader(), Some(1));
+    // Cut off from the leader, the learner lets many election timeouts pass and never
+    // campaigns.
+    net.down.insert(1);
+    for _ in 0..20 * net.node(3).config().election_ticks {
+        net.tick(1);
+        assert_eq!(
+            net.node(3).role(),
+            Role::Follower,
+            "a learner never campaigns"
+        );
+    }
+}
+
 /// Thesis §4.2.1: a learner being caught up receives entries, and `Raft::lag` (and
 /// `Raft::match_indices`) show how far behind it is (the leader's last index less its match),
 /// so the host knows when to promote it.
