@@ -182,9 +182,9 @@ enum Stage {
     Remove,
     /// Done: the old node is retired as soon as no configuration counts on it.
     Done,
-    /// Given up: another change (the random ones of `--membership`) retired the new node or
-    /// removed it before it was promoted, or made the old node a member again. A host never
-    /// asks to add a node it has shut down for good.
+    /// Given up: another change (the random ones of `--membership`) retired the new node, or
+    /// removed it before it was promoted. A host never asks to add a node it has shut down for
+    /// good.
     Abandoned,
 }
 
@@ -255,9 +255,7 @@ impl Replacement {
                 // The removed node is shut down once no configuration counts on it: a node
                 // that is down may still hold one naming it, and the random changes of
                 // `--membership` may name it again.
-                if !sim.is_retired(self.old) && !committed.contains(self.old) {
-                    sim.retire_if_removed(self.old);
-                }
+                sim.retire_if_removed(self.old);
                 return;
             }
             Stage::Abandoned => return,

@@ -371,8 +371,12 @@ impl<C: Command> Raft<C> {
         if self.role != Role::Leader {
             return None;
         }
-        let progress = self.progress.iter().find(|progress| progress.id == id)?;
-        Some(self.log.last_index().saturating_sub(progress.match_index))
+        let slot = self.peer_slot(id)?;
+        Some(
+            self.log
+                .last_index()
+                .saturating_sub(self.progress[slot].match_index),
+        )
     }
 
     fn tick(&mut self, out: &mut Vec<Action<C>>) {
