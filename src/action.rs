@@ -29,7 +29,7 @@ pub enum Action<C> {
     },
     /// Apply these committed entries to the state machine, in order. Indices are contiguous
     /// and continue where the previous `Apply` ended (after a restart: from
-    /// `Restored::applied + 1`). `Payload::Noop` entries carry nothing to apply.
+    /// `Restored::applied + 1`). `Payload::Protocol` entries (no-ops, configurations) carry nothing to apply.
     Apply(Entries<C>),
     /// The proposal of this step was appended to the leader's log at `index` in `term`. It is
     /// committed once an `Apply` hands out the entry at `index` with this `term`; if an entry
@@ -77,7 +77,7 @@ pub enum Persist<C> {
     /// The snapshot the host reported by `Event::SnapshotTaken` at `last_index` is now the
     /// one to restart from: store this metadata with it. Stored entries at or below
     /// `last_index` may then be deleted (they are no longer needed at restart).
-    Snapshot(SnapshotMeta),
+    Snapshot(Box<SnapshotMeta>),
 }
 
 /// Why a proposal was refused.

@@ -247,7 +247,7 @@ impl FuzzEvent {
                         entry_term = entry_term.saturating_add(u64::from(step % 3 / 2));
                         let payload = match configured {
                             Some((position, mask)) if position == offset => {
-                                Payload::Membership(Box::new(Membership::new(ids_of(mask))))
+                                Payload::membership(Membership::new(ids_of(mask)))
                             }
                             _ => Payload::Command(u64::from(command)),
                         };
@@ -663,10 +663,7 @@ impl Host {
             .disk_log
             .iter()
             .rev()
-            .find_map(|entry| match &entry.payload {
-                Payload::Membership(membership) => Some((entry.index, &**membership)),
-                _ => None,
-            });
+            .find_map(|entry| Some((entry.index, entry.payload.as_membership()?)));
         let (index, membership) =
             latest.unwrap_or((self.disk_membership.0, &self.disk_membership.1));
         assert_eq!(
@@ -744,9 +741,7 @@ impl FuzzRestored {
                         entry_term += u64::from(step % 4 / 3);
                         // One entry in sixteen a configuration entry.
                         let payload = if step % 16 == 15 {
-                            Payload::Membership(Box::new(Membership::new(
-                                1..=u64::from(step / 16 % 7 + 1),
-                            )))
+                            Payload::membership(Membership::new(1..=u64::from(step / 16 % 7 + 1)))
                         } else {
                             Payload::Command(u64::from(*step))
                         };
@@ -763,13 +758,8 @@ impl FuzzRestored {
                     .map(|at| usize::from(at).min(entries.len()))
                     .filter(|&at| at > 0)
                     .map(|at| {
-                        let configured = entries[..at].iter().rev().find_map(|entry| match &entry
-                            .payload
-                        {
-                            Payload::Membership(membership) => {
-                                Some((entry.index, (**membership).clone()))
-                            }
-                            Payload::Command(_) | Payload::Noop => None,
+                        let configured = entries[..at].iter().rev().find_map(|entry| {
+                            Some((entry.index, entry.payload.as_membership()?.clone()))
                         });
                         let (membership_index, membership) =
                             configured.unwrap_or((0, membership.clone()));

@@ -81,8 +81,9 @@
 //! every restart. A node started to join a running cluster starts from `Restored::default()`:
 //! it knows no configuration, and follows the leader that adds it.
 //!
-//! A configuration is an entry of the log ([`Payload::Membership`]), replicated, persisted
-//! (`Persist::Entries`) and applied (`Apply`, once committed) like a command; a host has
+//! A configuration is an entry of the log (a [`Payload::Protocol`] entry whose
+//! [`ProtocolEntry::as_membership`] is `Some`), replicated, persisted (`Persist::Entries`)
+//! and applied (`Apply`, once committed) like a command; a host has
 //! nothing to apply for it, but may watch it. It is in force on a node from the moment its
 //! entry is in the node's log, committed or not, on the leader that appends it and on every
 //! node that stores it (thesis §4.1): a node always uses the latest configuration its log
@@ -243,6 +244,6 @@ pub use message::{
 pub use node::Raft;
 pub use restore::{InitError, RestoreError, Restored};
 pub use types::{
-    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, SnapshotMeta, Status,
-    Term, TERM_JUMP_MAX, TERM_MAX,
+    Command, Entry, HardState, LogIndex, NodeId, Payload, ProtocolEntry, Role, Snapshot,
+    SnapshotMeta, Status, Term, TERM_JUMP_MAX, TERM_MAX,
 };

@@ -1,5 +1,8 @@
 //! Identifiers, log entries and the durable hard state.
 
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
 use crate::membership::Membership;
 
 /// The identity of a node in the cluster. Any `u64` is a valid id.
@@ -89,21 +92,58 @@ impl Command for () {
     }
 }
 
-/// What an entry carries.
+/// What an entry carries: a client's command, or an entry of the protocol's own.
+///
+/// Two variants, so that an entry of a command with a niche (a pointer, like `Arc<[u8]>`) is no
+/// bigger than the command and its term and index: entries are copied into every persist,
+/// append and apply, and the protocol's rare entries must not make each copy dearer.
 #[derive(Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub enum Payload<C> {
-    /// The empty entry a new leader appends at the start of its term (Raft §8, thesis §6.4):
-    /// committing it commits every earlier entry. Hosts skip it when applying.
-    Noop,
     /// A command proposed by a client.
     Command(C),
-    /// A cluster configuration (`Event::ChangeMembership`). It is in force on every node
-    /// from the moment the entry is in its log (thesis §4.1); hosts have nothing to apply,
-    /// but may watch it to learn of members coming and going.
-    Membership(Box<Membership>),
+    /// An entry the protocol appends itself: a new leader's no-op or a configuration (see
+    /// [`ProtocolEntry`]). Hosts have nothing to apply for it.
+    Protocol(ProtocolEntry),
+}
+
+impl<C> Payload<C> {
+    /// The empty entry a new leader appends at the start of its term.
+    #[inline]
+    pub const fn noop() -> Self {
+        Payload::Protocol(ProtocolEntry::NOOP)
+    }
+
+    /// A configuration entry.
+    pub fn membership(membership: Membership) -> Self {
+        Payload::Protocol(ProtocolEntry::membership(membership))
+    }
+
+    /// The command, if this is one.
+    #[inline]
+    pub fn command(&self) -> Option<&C> {
+        match self {
+            Payload::Command(command) => Some(command),
+            Payload::Protocol(_) => None,
+        }
+    }
+
+    /// True for a leader's no-op.
+    #[inline]
+    pub fn is_noop(&self) -> bool {
+        matches!(self, Payload::Protocol(entry) if entry.is_noop())
+    }
+
+    /// The configuration, if this is a configuration entry.
+    #[inline]
+    pub fn as_membership(&self) -> Option<&Membership> {
+        match self {
+            Payload::Command(_) => None,
+            Payload::Protocol(entry) => entry.as_membership(),
+        }
+    }
 }
 
 impl<C: Command> Payload<C> {
@@ -112,17 +152,9 @@ impl<C: Command> Payload<C> {
     pub fn size_bytes(&self) -> usize {
         match self {
             Payload::Command(command) => command.size_bytes(),
-            Payload::Noop => 0,
-            Payload::Membership(membership) => membership_size_bytes(membership),
+            Payload::Protocol(entry) => entry.size_bytes(),
         }
     }
-}
-
-/// A configuration entry's size: 8 bytes per member.
-#[cold]
-#[inline(never)]
-fn membership_size_bytes(membership: &Membership) -> usize {
-    8 * membership.members().count()
 }
 
 // By hand rather than derived: a command's clone stays small enough to inline in the loops
@@ -132,10 +164,147 @@ impl<C: Clone> Clone for Payload<C> {
     fn clone(&self) -> Self {
         match self {
             Payload::Command(command) => Payload::Command(command.clone()),
-            Payload::Noop => Payload::Noop,
-            Payload::Membership(membership) => Payload::Membership(clone_membership(membership)),
+            Payload::Protocol(entry) => Payload::Protocol(entry.clone()),
         }
     }
+}
+
+/// An entry the protocol appends itself: either the empty entry a new leader appends at the
+/// start of its term (Raft §8, thesis §6.4: committing it commits every earlier entry), or a
+/// cluster configuration (`Event::ChangeMembership`), in force on every node from the moment
+/// the entry is in its log (thesis §4.1). Hosts skip both when applying, and may watch the
+/// configurations to learn of members coming and going.
+///
+/// One pointer, null for the no-op, so that [`Payload`] stays as small as the command; its
+/// drop is one test inline, the configuration's (rare) out of line.
+pub struct ProtocolEntry(Option<Box<Membership>>);
+
+impl ProtocolEntry {
+    /// A new leader's no-op.
+    pub const NOOP: ProtocolEntry = ProtocolEntry(None);
+
+    /// A configuration entry.
+    pub fn membership(membership: Membership) -> Self {
+        ProtocolEntry(Some(Box::new(membership)))
+    }
+
+    /// True for the no-op.
+    #[inline]
+    pub fn is_noop(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The configuration, if this is a configuration entry.
+    #[inline]
+    pub fn as_membership(&self) -> Option<&Membership> {
+        self.0.as_deref()
+    }
+
+    /// The size counted against `Config::max_bytes_per_message`: 8 bytes per member.
+    #[inline]
+    pub fn size_bytes(&self) -> usize {
+        match self.as_membership() {
+            None => 0,
+            Some(membership) => membership_size_bytes(membership),
+        }
+    }
+}
+
+impl Drop for ProtocolEntry {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            drop_membership(self.0.take());
+        }
+    }
+}
+
+/// Drops a configuration entry's configuration, out of line: the field is `None` after it, so
+/// what is left of the entry's drop is the inline test.
+#[cold]
+#[inline(never)]
+fn drop_membership(membership: Option<Box<Membership>>) {
+    drop(membership);
+}
+
+// By hand: the no-op's clone is inline, a configuration's (rare) out of line.
+impl Clone for ProtocolEntry {
+    #[inline]
+    fn clone(&self) -> Self {
+        match self.as_membership() {
+            None => ProtocolEntry::NOOP,
+            Some(membership) => ProtocolEntry(Some(clone_membership(membership))),
+        }
+    }
+}
+
+impl Default for ProtocolEntry {
+    fn default() -> Self {
+        ProtocolEntry::NOOP
+    }
+}
+
+impl fmt::Debug for ProtocolEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_membership() {
+            None => f.write_str("Noop"),
+            Some(membership) => f.debug_tuple("Membership").field(membership).finish(),
+        }
+    }
+}
+
+impl PartialEq for ProtocolEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_membership() == other.as_membership()
+    }
+}
+
+impl Eq for ProtocolEntry {}
+
+impl Hash for ProtocolEntry {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_membership().hash(state);
+    }
+}
+
+impl From<Option<Membership>> for ProtocolEntry {
+    fn from(membership: Option<Membership>) -> Self {
+        membership.map_or(ProtocolEntry::NOOP, ProtocolEntry::membership)
+    }
+}
+
+impl From<ProtocolEntry> for Option<Membership> {
+    fn from(entry: ProtocolEntry) -> Self {
+        entry.as_membership().cloned()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for ProtocolEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_membership().serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ProtocolEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<Membership>::deserialize(deserializer).map(ProtocolEntry::from)
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for ProtocolEntry {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Option::<Membership>::arbitrary(u).map(ProtocolEntry::from)
+    }
+}
+
+/// A configuration entry's size: 8 bytes per member.
+#[cold]
+#[inline(never)]
+fn membership_size_bytes(membership: &Membership) -> usize {
+    8 * membership.members().count()
 }
 
 #[cold]
@@ -237,4 +406,66 @@ pub struct Snapshot {
     pub meta: SnapshotMeta,
     /// The state machine's state after applying every entry up to `meta.last_index`.
     pub data: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn an_entry_of_a_pointer_command_is_no_bigger_than_the_command_and_two_numbers() {
+        // Entries are copied into every persist, append and apply: the protocol's own entries
+        // must not make them bigger (a third variant made them 40 bytes, and dearer to copy).
+        assert_eq!(std::mem::size_of::<Payload<Arc<[u8]>>>(), 16);
+        assert_eq!(std::mem::size_of::<Entry<Arc<[u8]>>>(), 32);
+        assert_eq!(std::mem::size_of::<Payload<Box<[u8]>>>(), 16);
+    }
+
+    #[test]
+    fn protocol_entries_tell_a_noop_from_a_configuration() {
+        let noop: Payload<u64> = Payload::noop();
+        assert!(noop.is_noop());
+        assert_eq!(noop.as_membership(), None);
+        assert_eq!(noop.command(), None);
+        assert_eq!(noop.size_bytes(), 0);
+        assert_eq!(format!("{noop:?}"), "Protocol(Noop)");
+
+        let membership = Membership::new([1, 2, 3]);
+        let configuration: Payload<u64> = Payload::membership(membership.clone());
+        assert!(!configuration.is_noop());
+        assert_eq!(configuration.as_membership(), Some(&membership));
+        assert_eq!(configuration.size_bytes(), 24);
+        let copy = configuration.clone();
+        assert_eq!(copy, configuration);
+        assert_ne!(copy, noop);
+        drop(configuration);
+        assert_eq!(
+            copy.as_membership(),
+            Some(&membership),
+            "a clone owns its own copy"
+        );
+
+        let command = Payload::Command(7u64);
+        assert_eq!(command.command(), Some(&7));
+        assert!(!command.is_noop());
+        assert_eq!(command.as_membership(), None);
+    }
+
+    #[test]
+    fn protocol_entries_convert_to_and_from_an_optional_configuration() {
+        let membership = Membership::new([4, 5]);
+        let entry = ProtocolEntry::from(Some(membership.clone()));
+        assert_eq!(Option::<Membership>::from(entry.clone()), Some(membership));
+        assert_eq!(ProtocolEntry::from(None), ProtocolEntry::NOOP);
+        assert_eq!(ProtocolEntry::default(), ProtocolEntry::NOOP);
+        let hash = |entry: &ProtocolEntry| {
+            use std::collections::hash_map::DefaultHasher;
+            let mut hasher = DefaultHasher::new();
+            entry.hash(&mut hasher);
+            hasher.finish()
+        };
+        assert_eq!(hash(&entry), hash(&entry.clone()));
+    }
 }

@@ -4,7 +4,7 @@
 use crate::membership::Membership;
 use crate::message::{Message, SnapshotChunk};
 use crate::restore::{RestoreError, Restored};
-use crate::types::{Entry, LogIndex, Payload, Term, INDEX_MAX, TERM_MAX};
+use crate::types::{Entry, LogIndex, Term, INDEX_MAX, TERM_MAX};
 
 /// Checks what a message claims against itself, before anything acts on it: its term is at
 /// most `TERM_MAX`, a log's terms never exceed its sender's term (correctness.md §1.9), an
@@ -81,7 +81,7 @@ fn is_well_formed_append<C>(
         if entry.index != expected_index || entry.term < previous_term {
             return false;
         }
-        if let Payload::Membership(membership) = &entry.payload {
+        if let Some(membership) = entry.payload.as_membership() {
             if membership.validate().is_err() {
                 return false;
             }
@@ -168,7 +168,7 @@ pub(crate) fn validate_restored<C>(restored: &Restored<C>) -> Result<(), Restore
         if entry.index == base_index + 1 && entry.term < base_term {
             return Err(RestoreError::TermDecreases { index: entry.index });
         }
-        if let Payload::Membership(membership) = &entry.payload {
+        if let Some(membership) = entry.payload.as_membership() {
             valid_membership(entry.index, membership)?;
         }
         previous_term = entry.term;

@@ -1099,7 +1099,7 @@ fn snapshot_responses_that_answer_nothing_are_ignored() {
     let noop = Entry {
         term: 2,
         index: 11,
-        payload: pureraft::Payload::Noop,
+        payload: pureraft::Payload::noop(),
     };
     assert_eq!(appends_to(&actions, 2), vec![(10, vec![noop])]);
     for message in [
@@ -1145,7 +1145,7 @@ fn snapshot_taken_beyond_applied_or_not_newer_is_refused() {
         let refused = SnapshotError::NotApplied { index, applied: 4 };
         assert_eq!(take(index, b"late"), vec![Action::SnapshotRefused(refused)]);
     }
-    let recorded = Action::Persist(Persist::Snapshot(snapshot_meta(3, 1)));
+    let recorded = Action::Persist(Persist::Snapshot(Box::new(snapshot_meta(3, 1))));
     assert_eq!(take(3, b"first"), vec![recorded]);
     for index in [3, 2, 1, 0] {
         let refused = SnapshotError::NotNewer {
@@ -1154,7 +1154,7 @@ fn snapshot_taken_beyond_applied_or_not_newer_is_refused() {
         };
         assert_eq!(take(index, b"old"), vec![Action::SnapshotRefused(refused)]);
     }
-    let recorded = Action::Persist(Persist::Snapshot(snapshot_meta(4, 1)));
+    let recorded = Action::Persist(Persist::Snapshot(Box::new(snapshot_meta(4, 1))));
     assert_eq!(take(4, b"second"), vec![recorded]);
     assert_eq!(follower.snapshot(), Some(&snapshot_of(4, 1, b"second")));
     assert_eq!(follower.snapshot_index(), 4);

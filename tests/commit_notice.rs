@@ -324,7 +324,7 @@ fn probed_follower_gets_its_notice_once_it_matches() {
     let noop = Entry {
         term: 1,
         index: 1,
-        payload: Payload::Noop,
+        payload: Payload::noop(),
     };
     assert_eq!(
         cluster.deliver(answers.next().unwrap()),

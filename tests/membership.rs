@@ -55,7 +55,7 @@ fn config_entry(index: LogIndex, term: Term, membership: Membership) -> Entry<u6
     Entry {
         term,
         index,
-        payload: Payload::Membership(membership.into()),
+        payload: Payload::membership(membership),
     }
 }
 

@@ -468,7 +468,7 @@ fn leader_appends_a_noop_at_the_start_of_its_term() {
     let noop = Entry {
         term: 2,
         index: 3,
-        payload: Payload::Noop,
+        payload: Payload::noop(),
     };
     assert_eq!(leader.entry(3), Some(&noop));
     assert_eq!(persisted_entries(&actions), vec![vec![noop.clone()]]);

@@ -39,7 +39,7 @@ fn noop(index: LogIndex, term: Term) -> Entry<u64> {
     Entry {
         term,
         index,
-        payload: Payload::Noop,
+        payload: Payload::noop(),
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::action::{Action, Persist};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
-use crate::types::{Command, Entry, LogIndex, NodeId, Payload, Role, Term};
+use crate::types::{Command, Entry, LogIndex, NodeId, Role, Term};
 
 use super::Raft;
 
@@ -199,8 +199,8 @@ impl<C: Command> Raft<C> {
         // Thesis §4.1: a configuration is in force as soon as it is in the log.
         let mut configurations = false;
         for entry in new_entries {
-            if let Payload::Membership(membership) = &entry.payload {
-                self.memberships.push(entry.index, (**membership).clone());
+            if let Some(membership) = entry.payload.as_membership() {
+                self.memberships.push(entry.index, membership.clone());
                 configurations = true;
             }
         }

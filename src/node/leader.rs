@@ -39,7 +39,7 @@ impl<C: Command> Raft<C> {
         );
         // Raft §8 / thesis §6.4: a no-op entry of the new term lets the leader commit, and so
         // learn, every earlier entry without waiting for a client.
-        self.append_to_own_log(Payload::Noop, out);
+        self.append_to_own_log(Payload::noop(), out);
         for slot in 0..self.progress.len() {
             self.send_append(slot, true, out);
         }
@@ -259,10 +259,7 @@ impl<C: Command> Raft<C> {
         out: &mut Vec<Action<C>>,
     ) -> LogIndex {
         let index = self.log.last_index() + 1;
-        let membership = match &payload {
-            Payload::Membership(membership) => Some((**membership).clone()),
-            _ => None,
-        };
+        let membership = payload.as_membership().cloned();
         let entry = Entry {
             term: self.term,
             index,

@@ -30,7 +30,7 @@ impl<C: Command> Raft<C> {
     ) {
         match self.checked_membership(&change, membership_index) {
             Ok(next) => {
-                let index = self.append_to_own_log(Payload::Membership(Box::new(next)), out);
+                let index = self.append_to_own_log(Payload::membership(next), out);
                 out.push(Action::ProposalAccepted {
                     index,
                     term: self.term,
@@ -160,7 +160,7 @@ impl<C: Command> Raft<C> {
             let next = current
                 .changed(&MembershipChange::LeaveJoint)
                 .expect("a valid joint configuration can always be left");
-            self.append_to_own_log(Payload::Membership(Box::new(next)), out);
+            self.append_to_own_log(Payload::membership(next), out);
             self.replicate_new_entries(out);
             return;
         }

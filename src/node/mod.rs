@@ -23,8 +23,7 @@ use crate::restore::{InitError, Restored};
 use crate::rng::Rng;
 use crate::tracker::{Progress, Votes};
 use crate::types::{
-    Command, Entry, HardState, LogIndex, NodeId, Payload, Role, Snapshot, Status, Term,
-    TERM_JUMP_MAX,
+    Command, Entry, HardState, LogIndex, NodeId, Role, Snapshot, Status, Term, TERM_JUMP_MAX,
 };
 use crate::validate::{is_well_formed, validate_restored};
 
@@ -106,8 +105,8 @@ impl<C: Command> Raft<C> {
             None => MembershipLog::new(0, membership),
         };
         for entry in &entries {
-            if let Payload::Membership(membership) = &entry.payload {
-                memberships.push(entry.index, (**membership).clone());
+            if let Some(membership) = entry.payload.as_membership() {
+                memberships.push(entry.index, membership.clone());
             }
         }
         let mut raft = Raft {

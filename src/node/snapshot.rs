@@ -394,7 +394,7 @@ impl<C: Command> Raft<C> {
             meta: meta.clone(),
             data,
         }));
-        self.push_persist(Persist::Snapshot(meta), out);
+        self.push_persist(Persist::Snapshot(Box::new(meta)), out);
         self.compact();
     }
 

@@ -450,10 +450,10 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         let ghost = self.nodes.entry(id).or_default();
         ghost.durable_configs.retain(|(at, _)| *at < first.index);
         for entry in entries {
-            if let Payload::Membership(membership) = &entry.payload {
+            if let Some(membership) = entry.payload.as_membership() {
                 ghost
                     .durable_configs
-                    .push((entry.index, (**membership).clone()));
+                    .push((entry.index, membership.clone()));
             }
         }
         Ok(())
@@ -687,8 +687,8 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             .iter()
             .filter(|entry| entry.index > committed_before)
         {
-            if let Payload::Membership(membership) = &entry.payload {
-                self.configs.push((entry.index, (**membership).clone()));
+            if let Some(membership) = entry.payload.as_membership() {
+                self.configs.push((entry.index, membership.clone()));
             }
         }
         Ok(())

@@ -1266,13 +1266,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         for action in actions {
             if let Action::Persist(Persist::Entries(entries)) = action {
                 for entry in entries.iter() {
-                    if let Payload::Membership(membership) = &entry.payload {
+                    if let Some(membership) = entry.payload.as_membership() {
                         self.timeline.push((
                             self.now,
                             SimEvent::MembershipProposed {
                                 leader: id,
                                 index: entry.index,
-                                membership: (**membership).clone(),
+                                membership: membership.clone(),
                             },
                         ));
                     }
@@ -1381,7 +1381,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 durable.entries.drain(..covered.min(durable.entries.len()));
                 durable.base = meta.last_index;
                 durable.base_term = meta.last_term;
-                durable.snapshot = Some(Snapshot { meta, data });
+                durable.snapshot = Some(Snapshot { meta: *meta, data });
             }
             Action::InstallSnapshot(snapshot) => {
                 let (index, state) = decode_state(&snapshot.data);

@@ -444,7 +444,7 @@ pub fn persisted_snapshots<C>(actions: &[Action<C>]) -> Vec<SnapshotMeta> {
     actions
         .iter()
         .filter_map(|action| match action {
-            Action::Persist(Persist::Snapshot(meta)) => Some(meta.clone()),
+            Action::Persist(Persist::Snapshot(meta)) => Some((**meta).clone()),
             _ => None,
         })
         .collect()
