@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
 //!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
-//!     [--quiet]
+//!     [--svg FILE [--from T1] [--to T2]] [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -25,13 +25,19 @@
 //! membership changes (new learners, promotions, removals, joint changes of the voters) at P
 //! per million ticks. Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
-//! replays the run and exits with status 1.
+//! replays the run and exits with status 1, with where it wrote the picture of the run up to
+//! the failure.
+//!
+//! With `--svg FILE` it also writes the run's picture: one lane per node over time, its role
+//! as coloured bars (a leader's names its term), its commit index as a line, crashes,
+//! restarts, snapshot installs and membership changes as marks (hover for details), and
+//! partitions, cut links and pauses as shaded spans; `--from`/`--to` draw only those ticks.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use pureraft::sim::{Faults, Sim, SimConfig, SimEvent};
-use pureraft::{Membership, MembershipChange, NodeId};
+use pureraft::{MembershipChange, NodeId};
 
 /// Prints a line; if stdout is gone (piped into `head`, say), stops quietly instead of
 /// panicking, which would be reported as a failed run.
@@ -54,6 +60,9 @@ struct Args {
     outage: u64,
     replace: u64,
     membership: u32,
+    svg: Option<String>,
+    from: Option<u64>,
+    to: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -68,6 +77,9 @@ fn parse_args() -> Result<Args, String> {
         outage: 0,
         replace: 1,
         membership: 0,
+        svg: None,
+        from: None,
+        to: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -97,11 +109,22 @@ fn parse_args() -> Result<Args, String> {
             "--outage" => args.outage = number("--outage")?,
             "--replace" => args.replace = number("--replace")?,
             "--membership" => args.membership = number("--membership")? as u32,
+            "--svg" => args.svg = Some(value.clone()),
+            "--from" => args.from = Some(number("--from")?),
+            "--to" => args.to = Some(number("--to")?),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     if !(1..=15).contains(&args.nodes) {
         return Err("--nodes must be between 1 and 15".into());
+    }
+    if (args.from.is_some() || args.to.is_some()) && args.svg.is_none() {
+        return Err("--from and --to choose what --svg draws: give --svg FILE".into());
+    }
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from >= to {
+            return Err("--from must be below --to".into());
+        }
     }
     Ok(args)
 }
@@ -142,31 +165,14 @@ fn describe(event: &SimEvent) -> String {
             membership,
         } => format!(
             "member:   node {leader} appended configuration {} at {index}",
-            show(membership)
+            membership
         ),
         SimEvent::MembershipCommitted { index, membership } => format!(
             "member:   configuration {} at {index} committed",
-            show(membership)
+            membership
         ),
         SimEvent::Retired { node } => format!("member:   node {node} shut down for good"),
     }
-}
-
-/// A configuration, readably: `voters {1, 2, 3}`, then the outgoing voters while joint and the
-/// learners if any.
-fn show(membership: &Membership) -> String {
-    let list = |ids: &[NodeId]| {
-        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        format!("{{{}}}", ids.join(", "))
-    };
-    let mut text = format!("voters {}", list(&membership.voters));
-    if membership.is_joint() {
-        text += &format!(" and {} (joint)", list(&membership.outgoing));
-    }
-    if !membership.learners.is_empty() {
-        text += &format!(", learners {}", list(&membership.learners));
-    }
-    text
 }
 
 /// Where a replacement stands; each stage ends when the committed log shows its change.
@@ -393,7 +399,7 @@ fn run(args: &Args) -> Result<(), String> {
     say!(
         "[tick {:>7}] liveness: a new command committed at index {index} on every member of {}",
         sim.now(),
-        show(&members)
+        members
     );
     let stats = sim.stats();
     say!("");
@@ -432,7 +438,7 @@ fn run(args: &Args) -> Result<(), String> {
         stats.membership_changes_refused,
         stats.configurations_committed
     );
-    say!("  final configuration    {}", show(&members));
+    say!("  final configuration    {}", members);
     say!(
         "  snapshots              {} taken, {} installed from a leader ({} chunks sent)",
         stats.snapshots_taken,
@@ -459,6 +465,13 @@ fn run(args: &Args) -> Result<(), String> {
         );
     }
     say!("  faults injected        {}", stats.faults());
+    if let Some(path) = &args.svg {
+        let window = (args.from.is_some() || args.to.is_some())
+            .then(|| (args.from.unwrap_or(0), args.to.unwrap_or(sim.now())));
+        sim.write_svg(path, window)
+            .map_err(|error| format!("cannot write {path}: {error}"))?;
+        say!("  picture                {path}");
+    }
     say!(
         "  invariant checks       {} (all passed)",
         stats.invariant_checks
@@ -476,7 +489,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
                  [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
-                 [--membership P] [--quiet]"
+                 [--membership P] [--svg FILE [--from T1] [--to T2]] [--quiet]"
             );
             return ExitCode::from(2);
         }

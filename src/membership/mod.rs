@@ -173,6 +173,35 @@ impl Membership {
     }
 }
 
+/// Readably: `voters {1, 2, 3}`, then `and {4, 5} (joint)` for the outgoing voters while
+/// joint, then `, learners {6}` if there are learners.
+impl std::fmt::Display for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |f: &mut std::fmt::Formatter<'_>, ids: &[NodeId]| {
+            f.write_str("{")?;
+            for (position, id) in ids.iter().enumerate() {
+                if position > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{id}")?;
+            }
+            f.write_str("}")
+        };
+        f.write_str("voters ")?;
+        list(f, &self.voters)?;
+        if self.is_joint() {
+            f.write_str(" and ")?;
+            list(f, &self.outgoing)?;
+            f.write_str(" (joint)")?;
+        }
+        if !self.learners.is_empty() {
+            f.write_str(", learners ")?;
+            list(f, &self.learners)?;
+        }
+        Ok(())
+    }
+}
+
 /// A change a leader is asked to make (`Event::ChangeMembership`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -7,7 +7,12 @@
 //! ([`SimConfig::batching`]), keep one buffer per node across steps and carry out a random
 //! prefix of it after each step. After every step and on every action carried out it checks
 //! the invariants of ARCHITECTURE.md §3, judged from what the nodes did (messages sent, what
-//! is durable), and panics with the seed that replays the run if one fails.
+//! is durable), and panics with the seed that replays the run if one fails, and with where it
+//! wrote the picture of the run up to the failure: [`Sim::svg`], an SVG timeline with one lane
+//! per node, written to the directory `PURERAFT_SVG_DIR` names (the system's temporary
+//! directory by default) as `pureraft-seed-SEED-tick-TICK.svg`. The picture is recorded
+//! whether or not [`Sim::record_timeline`] is on (about 8% of the simulator's time at the
+//! harshest fault level), so that any run can be drawn.
 //!
 //! ```
 //! use pureraft::sim::{Sim, SimConfig};
@@ -23,6 +28,7 @@
 mod chaos;
 mod checker;
 mod network;
+mod picture;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -42,6 +48,7 @@ pub use chaos::Faults;
 use checker::{chain, Checker, LogView, PeerView};
 use network::Network;
 pub use network::NetworkConfig;
+use picture::{LaneState, Picture};
 
 /// How a simulation is set up.
 #[derive(Clone, Debug)]
@@ -391,6 +398,8 @@ pub struct Sim<C> {
     stats: SimStats,
     timeline: Vec<(u64, SimEvent)>,
     record_timeline: bool,
+    /// What `svg` draws: recorded always, so that a failing run can be drawn.
+    picture: Picture,
     /// Chance, per million batches, that a node crashes part-way through one.
     crash_in_batch_per_million: u32,
     crash_plan: Option<(NodeId, usize, BatchKind)>,
@@ -421,6 +430,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             stats: SimStats::default(),
             timeline: Vec::new(),
             record_timeline: false,
+            picture: Picture::default(),
             crash_in_batch_per_million: 0,
             crash_plan: None,
             last_planned_crash: None,
@@ -448,6 +458,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             ..Restored::default()
         };
         let raft = self.build_raft(id, 0, restored);
+        let state = lane_state(&raft);
+        self.picture
+            .add_lane(id, self.now, state, raft.commit_index());
         self.nodes.push(SimNode {
             id,
             raft: Some(raft),
@@ -549,6 +562,31 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// The events recorded since the last call, with their tick.
     pub fn take_timeline(&mut self) -> Vec<(u64, SimEvent)> {
         std::mem::take(&mut self.timeline)
+    }
+
+    /// The picture of the run so far as an SVG document: one lane per node over time in
+    /// ticks, with its role as coloured bars (a leader's bar names its term), its commit index
+    /// as a line, crashes, restarts, snapshot installs and membership changes as marks with a
+    /// tooltip, and partitions, cut links, disconnections and pauses as shaded spans. `window`
+    /// draws only ticks `from..=to`; a long run is scaled into the same width. It is recorded
+    /// whatever `record_timeline` says, and a failing run writes it (see the module docs).
+    pub fn svg(&self, window: Option<(u64, u64)>) -> String {
+        let title = format!(
+            "pureraft simulation: seed {}, {} nodes, tick {}",
+            self.config.seed,
+            self.nodes.len(),
+            self.now
+        );
+        self.picture.svg(&title, self.now, window)
+    }
+
+    /// Writes [`Sim::svg`] to `path`.
+    pub fn write_svg(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        window: Option<(u64, u64)>,
+    ) -> std::io::Result<()> {
+        std::fs::write(path, self.svg(window))
     }
 
     /// The entries committed anywhere so far (index i at position i - 1).
@@ -771,6 +809,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         if !self.nodes[position].retired {
             self.nodes[position].retired = true;
             self.stats.nodes_retired += 1;
+            let commit = self.picture_commit(id);
+            self.picture
+                .observe(id, self.now, LaneState::Retired, commit);
             self.note(SimEvent::Retired { node: id });
         }
     }
@@ -861,6 +902,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }
         let incarnation = node.incarnation + 1;
         let raft = self.build_raft(id, incarnation, restored);
+        self.picture
+            .observe(id, self.now, lane_state(&raft), raft.commit_index());
         let node = &mut self.nodes[position];
         node.incarnation = incarnation;
         node.raft = Some(raft);
@@ -1194,9 +1237,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }) {
             self.last_refusal = Some(refusal);
         }
-        if self.record_timeline {
-            self.note_configurations(id, &actions[start..]);
-        }
+        self.note_configurations(id, &actions[start..]);
         // A batching host learns the outcome of a proposal from the step's answer, whether or
         // not it carries it out now.
         let mut outcome = if batching {
@@ -1232,6 +1273,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             self.scratch = actions;
         }
         if let Some(raft) = &self.nodes[position].raft {
+            self.picture
+                .observe(id, self.now, lane_state(raft), raft.commit_index());
             self.after_step(position, raft.role(), raft.term());
         }
         if let Some((index, state)) = self.nodes[position].snapshot_due.take() {
@@ -1263,21 +1306,22 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         if !leads {
             return;
         }
+        let mut proposed = Vec::new();
         for action in actions {
             if let Action::Persist(Persist::Entries(entries)) = action {
                 for entry in entries.iter() {
                     if let Some(membership) = entry.payload.as_membership() {
-                        self.timeline.push((
-                            self.now,
-                            SimEvent::MembershipProposed {
-                                leader: id,
-                                index: entry.index,
-                                membership: membership.clone(),
-                            },
-                        ));
+                        proposed.push(SimEvent::MembershipProposed {
+                            leader: id,
+                            index: entry.index,
+                            membership: membership.clone(),
+                        });
                     }
                 }
             }
+        }
+        for event in proposed {
+            self.note(event);
         }
     }
 
@@ -1316,6 +1360,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.nodes[position].out.clear();
         self.network.drop_inbox(id);
         self.stats.crashes += 1;
+        let commit = self.picture_commit(id);
+        self.picture.observe(id, self.now, LaneState::Down, commit);
         self.note(SimEvent::Crashed {
             node: id,
             executed,
@@ -1476,11 +1522,9 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 let configs = self.checker.committed_configs().len();
                 if configs > configs_before {
                     self.stats.configurations_committed += (configs - configs_before) as u64;
-                    if self.record_timeline {
-                        let committed = self.checker.committed_configs()[configs_before..].to_vec();
-                        for (index, membership) in committed {
-                            self.note(SimEvent::MembershipCommitted { index, membership });
-                        }
+                    let committed = self.checker.committed_configs()[configs_before..].to_vec();
+                    for (index, membership) in committed {
+                        self.note(SimEvent::MembershipCommitted { index, membership });
                     }
                 }
                 let every = self.config.snapshot_every;
@@ -1578,16 +1622,78 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
 
     fn fail(&self, what: &str) -> ! {
         self.print_debug_trace();
+        let picture = match self.write_failure_svg() {
+            Ok(path) => format!("picture of the run up to here: {}", path.display()),
+            Err(error) => format!("no picture of the run: {error}"),
+        };
         panic!(
-            "{what} (seed {}, tick {}; replay with the same seed)",
+            "{what} (seed {}, tick {}; replay with the same seed; {picture})",
             self.config.seed, self.now
         );
     }
 
+    /// Writes the picture of the run so far where a failure's goes: the directory
+    /// `PURERAFT_SVG_DIR` names, or the system's temporary directory, as
+    /// `pureraft-seed-SEED-tick-TICK.svg`.
+    fn write_failure_svg(&self) -> std::io::Result<std::path::PathBuf> {
+        let directory = std::env::var_os("PURERAFT_SVG_DIR")
+            .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+        std::fs::create_dir_all(&directory)?;
+        let path = directory.join(format!(
+            "pureraft-seed-{}-tick-{}.svg",
+            self.config.seed, self.now
+        ));
+        self.write_svg(&path, None)?;
+        Ok(path)
+    }
+
     fn note(&mut self, event: SimEvent) {
+        self.draw(&event);
         if self.record_timeline {
             self.timeline.push((self.now, event));
         }
+    }
+
+    /// Adds `event` to the picture.
+    fn draw(&mut self, event: &SimEvent) {
+        let now = self.now;
+        let picture = &mut self.picture;
+        match event {
+            // Lanes show leadership from the nodes' roles, observed after every step.
+            SimEvent::LeaderElected { .. } | SimEvent::SnapshotTaken { .. } => {}
+            &SimEvent::Crashed {
+                node,
+                executed,
+                batch,
+            } => picture.crash(now, node, executed, batch),
+            &SimEvent::Restarted { node } => picture.restart(now, node),
+            &SimEvent::Disconnected { node } => picture.disconnected(now, node),
+            &SimEvent::Connected { node } => picture.connected(now, node),
+            SimEvent::Partitioned { groups } => picture.partitioned(now, groups),
+            &SimEvent::LinkCut { from, to } => picture.link_cut(now, from, to),
+            SimEvent::Healed => picture.healed(now),
+            &SimEvent::Paused { node } => picture.paused(now, node),
+            &SimEvent::Resumed { node } => picture.resumed(now, node),
+            &SimEvent::SnapshotInstalled { node, index } => {
+                picture.snapshot_installed(now, node, index)
+            }
+            &SimEvent::NodeAdded { node } => picture.node_added(now, node),
+            &SimEvent::Retired { node } => picture.retired(now, node),
+            SimEvent::MembershipProposed {
+                leader,
+                index,
+                membership,
+            } => picture.membership_proposed(now, *leader, *index, membership),
+            SimEvent::MembershipCommitted { index, membership } => {
+                picture.membership_committed(now, *index, membership)
+            }
+        }
+    }
+
+    /// The commit index node `id`'s lane shows: its own if it is up, else the last seen.
+    fn picture_commit(&self, id: NodeId) -> LogIndex {
+        self.raft(id)
+            .map_or_else(|| self.picture.last_commit(id), |raft| raft.commit_index())
     }
 
     fn position(&self, id: NodeId) -> usize {
@@ -1651,4 +1757,22 @@ fn decode_state(data: &[u8]) -> (LogIndex, u64) {
 fn mix(seed: u64, id: NodeId, incarnation: u64) -> u64 {
     let mut rng = Rng::new(seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation << 32);
     rng.next_u64()
+}
+
+/// What a node's lane shows while it is up.
+fn lane_state<C: Command>(raft: &Raft<C>) -> LaneState {
+    match raft.role() {
+        Role::Leader => LaneState::Leader(raft.term()),
+        Role::Candidate => LaneState::Candidate,
+        Role::Follower => {
+            let membership = raft.membership();
+            if membership.is_learner(raft.id()) {
+                LaneState::Learner
+            } else if membership.contains(raft.id()) {
+                LaneState::Follower
+            } else {
+                LaneState::Outsider
+            }
+        }
+    }
 }
