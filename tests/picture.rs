@@ -138,6 +138,11 @@ fn check_picture(seed: u64, sim: &Sim<u64>, timeline: &[(u64, SimEvent)]) {
     // lane's scale gives it (0 at the bottom, the run's largest commit index at the top).
     let root = document.root_element();
     let max_commit: f64 = number(&root, "data-commit-max");
+    assert_eq!(
+        number::<u64>(&root, "data-commit-min"),
+        0,
+        "seed {seed}: a whole run from 0"
+    );
     let lane_height: f64 = number(&root, "data-lane-height");
     for lane in with_class(&document, "lane") {
         let id: NodeId = number(&lane, "data-node");

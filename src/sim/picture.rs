@@ -424,17 +424,20 @@ impl Canvas {
     fn draw(mut self, picture: &Picture, title: &str, now: u64) -> String {
         let width = LEFT + PLOT_WIDTH + 24.0;
         let height = self.height();
-        let max_commit = picture
+        // The commit lines' scale: the smallest and largest commit index the window shows.
+        let shown = picture
             .lanes
             .iter()
-            .flat_map(|lane| lane.commits.iter().map(|&(_, commit)| commit))
-            .max()
-            .unwrap_or(0)
-            .max(1);
+            .flat_map(|lane| self.shown_commits(lane));
+        let (low, high) = shown.fold((LogIndex::MAX, 0), |(low, high), commit| {
+            (low.min(commit), high.max(commit))
+        });
+        let low = low.min(high);
+        let scale = (low, high.max(low + 1));
         let _ = write!(
             self.out,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11" data-from="{}" data-to="{}" data-now="{now}" data-commit-max="{max_commit}" data-lane-height="{LANE_HEIGHT}">"#,
-            self.from, self.to
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11" data-from="{}" data-to="{}" data-now="{now}" data-commit-min="{}" data-commit-max="{}" data-lane-height="{LANE_HEIGHT}">"#,
+            self.from, self.to, scale.0, scale.1
         );
         self.out.push_str(STYLE);
         let _ = write!(
@@ -445,7 +448,7 @@ impl Canvas {
         self.legend();
         self.spans(picture);
         for (position, lane) in picture.lanes.iter().enumerate() {
-            self.lane(position, lane, now, max_commit);
+            self.lane(position, lane, now, scale);
         }
         self.marks(picture);
         self.axis();
@@ -558,7 +561,7 @@ impl Canvas {
         }
     }
 
-    fn lane(&mut self, position: usize, lane: &Lane, now: u64, max_commit: LogIndex) {
+    fn lane(&mut self, position: usize, lane: &Lane, now: u64, scale: (LogIndex, LogIndex)) {
         let y = self.lane_y(position);
         let _ = write!(
             self.out,
@@ -607,15 +610,36 @@ impl Canvas {
                 }
             }
         }
-        self.commit_line(lane, y, now, max_commit);
+        self.commit_line(lane, y, now, scale);
         self.out.push_str("</g>");
     }
 
-    /// The lane's commit index as a step line from the lane's bottom (0) to its top (the
-    /// largest commit index of the run), at most one point per pixel column.
-    fn commit_line(&mut self, lane: &Lane, y: f64, now: u64, max_commit: LogIndex) {
-        let level =
-            |commit: LogIndex| y + LANE_HEIGHT - commit as f64 / max_commit as f64 * LANE_HEIGHT;
+    /// The commit indices `lane` shows in the window: the one at its start and every later
+    /// one up to its end.
+    fn shown_commits<'a>(&self, lane: &'a Lane) -> impl Iterator<Item = LogIndex> + 'a {
+        let (from, to) = (self.from, self.to);
+        let at_start = lane
+            .commits
+            .iter()
+            .take_while(move |&&(tick, _)| tick <= from)
+            .last()
+            .map(|&(_, commit)| commit);
+        let inside = lane
+            .commits
+            .iter()
+            .filter(move |&&(tick, _)| tick > from && tick <= to)
+            .map(|&(_, commit)| commit);
+        at_start.into_iter().chain(inside)
+    }
+
+    /// The lane's commit index as a step line from the lane's bottom (`scale.0`, the smallest
+    /// the window shows: 0 for a whole run) to its top (`scale.1`, the largest), at most one
+    /// point per pixel column.
+    fn commit_line(&mut self, lane: &Lane, y: f64, now: u64, scale: (LogIndex, LogIndex)) {
+        let (low, high) = scale;
+        let level = |commit: LogIndex| {
+            y + LANE_HEIGHT - (commit - low) as f64 / (high - low) as f64 * LANE_HEIGHT
+        };
         // The commit index at the window's start, then its changes inside the window.
         let before = lane
             .commits
