@@ -349,6 +349,8 @@ impl Picture {
     /// heads the picture.
     pub(crate) fn svg(&self, title: &str, now: u64, window: Option<(u64, u64)>) -> String {
         let (from, to) = window.unwrap_or((0, now));
+        // A window past the end shows the last tick; the span is never empty.
+        let from = from.min(now).min(u64::MAX - 1);
         let to = to.min(now).max(from + 1);
         Canvas::new(from, to, self.lanes.len()).draw(self, title, now)
     }
@@ -791,7 +793,10 @@ impl Canvas {
                 y + 4.0,
                 y + 15.0
             );
-            tick += step;
+            match tick.checked_add(step) {
+                Some(next) => tick = next,
+                None => break,
+            }
         }
         let _ = write!(
             self.out,
@@ -871,6 +876,31 @@ mod tests {
             escape(r#"a<b & "c" > 'd'"#),
             "a&lt;b &amp; &quot;c&quot; &gt; &apos;d&apos;"
         );
+    }
+
+    #[test]
+    fn any_window_draws_a_well_formed_picture() {
+        let mut picture = Picture::default();
+        picture.add_lane(1, 0, LaneState::Follower, 0);
+        picture.observe(1, 10, LaneState::Leader(1), 3);
+        picture.crash(12, 1, 0, 0);
+        for window in [
+            None,
+            Some((0, 0)),
+            Some((5, 5)),
+            Some((9, 3)),
+            Some((100, 200)),
+            Some((u64::MAX, u64::MAX)),
+            Some((0, u64::MAX)),
+        ] {
+            let svg = picture.svg("a <test>", 20, window);
+            let document = roxmltree::Document::parse(&svg)
+                .unwrap_or_else(|error| panic!("{window:?}: {error}"));
+            let root = document.root_element();
+            let from: u64 = root.attribute("data-from").unwrap().parse().unwrap();
+            let to: u64 = root.attribute("data-to").unwrap().parse().unwrap();
+            assert!(from < to && to <= 21, "{window:?} drew {from}..={to}");
+        }
     }
 
     #[test]
