@@ -473,6 +473,14 @@ impl Canvas {
         for (class, label) in entries {
             x = self.swatch(class, label, x, y);
         }
+        for (class, label) in [
+            ("partition", "partition"),
+            ("link-cut", "link cut"),
+            ("disconnected", "disconnected"),
+            ("paused", "paused"),
+        ] {
+            x = self.swatch(class, label, x, y);
+        }
         let y = 44.0;
         let mut x = LEFT;
         let shapes = [
@@ -492,15 +500,7 @@ impl Canvas {
                 x + 14.0,
                 y + 9.0
             );
-            x += 22.0 + 6.2 * label.len() as f64;
-        }
-        for (class, label) in [
-            ("partition", "partition"),
-            ("link-cut", "link cut"),
-            ("disconnected", "disconnected"),
-            ("paused", "paused"),
-        ] {
-            x = self.swatch(class, label, x, y);
+            x += 22.0 + 7.0 * label.len() as f64;
         }
         let _ = write!(
             self.out,
@@ -522,7 +522,7 @@ impl Canvas {
             x + 16.0,
             y + 9.0
         );
-        x + 24.0 + 6.2 * label.len() as f64
+        x + 24.0 + 7.0 * label.len() as f64
     }
 
     fn spans(&mut self, picture: &Picture) {
