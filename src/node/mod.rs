@@ -98,7 +98,9 @@ impl<C: Command> Raft<C> {
             .map_or((0, 0), |s| (s.meta.last_index, s.meta.last_term));
         // Entries the snapshot covers are committed and applied: drop them.
         let covered = entries.iter().take_while(|e| e.index <= base_index).count();
-        entries.drain(..covered);
+        if covered > 0 {
+            entries.drain(..covered);
+        }
         let applied = applied.max(base_index);
         let mut memberships = match &snapshot {
             Some(s) => MembershipLog::new(s.meta.membership_index, s.meta.membership.clone()),
