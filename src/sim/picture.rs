@@ -616,16 +616,20 @@ impl Canvas {
         self.out.push_str("</g>");
     }
 
+    /// The commit index `lane` held at the window's first tick, if the lane had begun by then.
+    fn commit_at_start(&self, lane: &Lane) -> Option<LogIndex> {
+        lane.commits
+            .iter()
+            .take_while(|&&(tick, _)| tick <= self.from)
+            .last()
+            .map(|&(_, commit)| commit)
+    }
+
     /// The commit indices `lane` shows in the window: the one at its start and every later
     /// one up to its end.
     fn shown_commits<'a>(&self, lane: &'a Lane) -> impl Iterator<Item = LogIndex> + 'a {
         let (from, to) = (self.from, self.to);
-        let at_start = lane
-            .commits
-            .iter()
-            .take_while(move |&&(tick, _)| tick <= from)
-            .last()
-            .map(|&(_, commit)| commit);
+        let at_start = self.commit_at_start(lane);
         let inside = lane
             .commits
             .iter()
@@ -642,19 +646,16 @@ impl Canvas {
         let level = |commit: LogIndex| {
             y + LANE_HEIGHT - (commit - low) as f64 / (high - low) as f64 * LANE_HEIGHT
         };
-        // The commit index at the window's start, then its changes inside the window.
-        let before = lane
-            .commits
-            .iter()
-            .take_while(|&&(tick, _)| tick <= self.from)
-            .last()
-            .copied();
-        let start = before.map_or(lane.commits[0].0, |(_, _)| self.from);
+        // The commit index at the window's start (or the lane's, if it began later), then its
+        // changes inside the window.
+        let (start, mut value) = match self.commit_at_start(lane) {
+            Some(commit) => (self.from, commit),
+            None => lane.commits[0],
+        };
         if start > self.to {
             return;
         }
         let mut points: Vec<(f64, LogIndex)> = Vec::new();
-        let mut value = before.map_or(lane.commits[0].1, |(_, commit)| commit);
         points.push((self.x(start), value));
         // Steps: hold the old value up to the tick of a change, then the new one. Within one
         // pixel column of the last change only its last value is kept.
