@@ -43,6 +43,7 @@ commit3_b64 64000 128000 entry
 commit5_b64 64000 128000 entry
 tick_idle 1024000 2048000 tick
 elect3 2000 4000 election
+elect3_prevote 2000 4000 election
 LIST
 
 [ "$peers" = yes ] || exit 0
@@ -75,4 +76,5 @@ commit3_b64(raft-rs:onemsg) commit3_b64 commit3_b64_onemsg -
 commit5_b64 commit5_b64 - -
 tick_idle tick_idle tick_idle tick_idle
 elect3 elect3 elect3 elect3
+elect3(pureraft:prevote,checkquorum) elect3_prevote - -
 ROWS

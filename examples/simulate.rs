@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
 //!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
-//!     [--svg FILE [--from T1] [--to T2]] [--quiet]
+//!     [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] [--no-check-quorum] [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -23,7 +23,10 @@
 //! shuts the old node down; every step is retried until the committed log shows it, whatever
 //! the faults. `--replace R` does this R times (0: never); `--membership P` adds random
 //! membership changes (new learners, promotions, removals, joint changes of the voters) at P
-//! per million ticks. Every invariant
+//! per million ticks.
+//!
+//! Elections: PreVote and CheckQuorum are on, as `Config::new` has them; `--no-pre-vote` and
+//! `--no-check-quorum` turn them off. Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
 //! replays the run and exits with status 1, with where it wrote the picture of the run up to
 //! the failure.
@@ -57,6 +60,8 @@ struct Args {
     snapshot_every: u64,
     quiet: bool,
     batching: bool,
+    pre_vote: bool,
+    check_quorum: bool,
     outage: u64,
     replace: u64,
     membership: u32,
@@ -74,6 +79,8 @@ fn parse_args() -> Result<Args, String> {
         snapshot_every: 50,
         quiet: false,
         batching: false,
+        pre_vote: true,
+        check_quorum: true,
         outage: 0,
         replace: 1,
         membership: 0,
@@ -89,6 +96,14 @@ fn parse_args() -> Result<Args, String> {
         }
         if flag == "--batching" {
             args.batching = true;
+            continue;
+        }
+        if flag == "--no-pre-vote" {
+            args.pre_vote = false;
+            continue;
+        }
+        if flag == "--no-check-quorum" {
+            args.check_quorum = false;
             continue;
         }
         if flag == "--help" || flag == "-h" {
@@ -337,6 +352,8 @@ fn run(args: &Args) -> Result<(), String> {
         config.snapshot_padding = 3_000;
     }
     config.batching = args.batching;
+    config.node.pre_vote = args.pre_vote;
+    config.node.check_quorum = args.check_quorum;
     let mut sim: Sim<u64> = Sim::new(config);
     sim.record_timeline(true);
     let mut faults = Faults::level(args.faults);
@@ -347,13 +364,15 @@ fn run(args: &Args) -> Result<(), String> {
     }
     faults.membership_per_million = args.membership;
     say!(
-        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}",
+        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}",
         args.nodes,
         args.ticks,
         args.seed,
         args.faults,
         args.snapshot_every,
-        if args.batching { ", batching hosts" } else { "" }
+        if args.batching { ", batching hosts" } else { "" },
+        if args.pre_vote { "" } else { ", no PreVote" },
+        if args.check_quorum { "" } else { ", no CheckQuorum" }
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
@@ -489,7 +508,8 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
                  [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
-                 [--membership P] [--svg FILE [--from T1] [--to T2]] [--quiet]"
+                 [--membership P] [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] \
+                 [--no-check-quorum] [--quiet]"
             );
             return ExitCode::from(2);
         }

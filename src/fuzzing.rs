@@ -73,6 +73,8 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membersh
     config.max_inflight_snapshot_chunks = u.int_in_range(1..=4)?;
     config.max_snapshot_bytes = u.int_in_range(1..=96)?;
     config.auto_leave_joint = u.arbitrary()?;
+    config.pre_vote = u.arbitrary()?;
+    config.check_quorum = u.arbitrary()?;
     config.seed = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok((config, membership))
@@ -169,6 +171,19 @@ enum FuzzEvent {
         match_term: i8,
         commit: i8,
     },
+    /// A `PreVote`, of a term near the node's (below it too, which must get an explicit
+    /// refusal).
+    PreVote {
+        from: u8,
+        term: i8,
+        last_index: i8,
+        last_term: i8,
+    },
+    PreVoteResponse {
+        from: u8,
+        term: i8,
+        granted: bool,
+    },
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -206,6 +221,30 @@ impl FuzzEvent {
                     term: near(term, t),
                     last_log_index: near(last, last_index),
                     last_log_term: near(node.last_term(), last_term),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::PreVote {
+                from,
+                term: t,
+                last_index,
+                last_term,
+            } => {
+                let message = Message::PreVote {
+                    term: near(term, t),
+                    last_log_index: near(last, last_index),
+                    last_log_term: near(node.last_term(), last_term),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::PreVoteResponse {
+                from,
+                term: t,
+                granted,
+            } => {
+                let message = Message::PreVoteResponse {
+                    term: near(term, t),
+                    vote_granted: granted,
                 };
                 receive(from, message)
             }
@@ -589,6 +628,13 @@ impl Host {
             "message from the future"
         );
         match message {
+            // Thesis §9.6: pre-voting changes no term; what is sent carries the durable one.
+            Message::PreVote { term, .. } | Message::PreVoteResponse { term, .. } => {
+                assert_eq!(
+                    self.disk_hard_state.term, *term,
+                    "a pre-vote message of a term not durable"
+                );
+            }
             Message::RequestVoteResponse {
                 term,
                 vote_granted: true,

@@ -154,13 +154,43 @@
 //! campaign itself. So such candidates cannot take, term after term, the votes the better
 //! candidate needs.
 //!
+//! ## Elections that survive real networks: PreVote and CheckQuorum
+//!
+//! Both are on by default ([`Config::pre_vote`], [`Config::check_quorum`]).
+//!
+//! - **PreVote** (thesis §9.6). A node whose election timer fires first becomes a
+//!   [`Role::PreCandidate`]: it forgets its leader and sends [`Message::PreVote`] with its
+//!   current term `t` to the voters, changing neither its term nor its vote and persisting
+//!   nothing. A voter would vote for it in `t + 1` only if its log is at least as up to date
+//!   and the voter has not heard from a leader within `election_ticks` (a leader hears from
+//!   itself); a pre-vote changes nothing on the voter either. A majority of grants (of both
+//!   configurations while joint) starts the real campaign at once; a majority of refusals
+//!   makes it a follower again; a refusal carrying a higher term makes it a follower of that
+//!   term. A pre-vote for a term below the voter's is refused explicitly with the voter's term
+//!   rather than dropped as stale, so the asker learns it (etcd-io/etcd #8501). So a node cut
+//!   off from the cluster, or from its leader only, does not raise its term at every timeout,
+//!   and does not depose a healthy leader when it comes back.
+//! - **CheckQuorum and leader stickiness** (thesis §6.2). Every `election_ticks` ticks a
+//!   leader checks that a majority of the voters in force (of both while joint, itself counted
+//!   if it votes) answered it since the last check, and steps down in its term if not: a leader
+//!   cut off in a minority, or that can send but not receive, goes away and the majority
+//!   elects. A node that leads, or has heard from its leader within `election_ticks`, ignores
+//!   a `RequestVote` of a higher term, term and all: a node that cannot hear the leader cannot
+//!   depose it while the others can.
+//!
+//! The ordering rule is unchanged: a pre-vote persists nothing, and the real campaign persists
+//! its term and vote before its requests leave, as without PreVote. With both off a node
+//! behaves as in Figure 2. `tests/elections.rs` has one test per rule, and the partial
+//! partitions of `sim::scenarios` (a deaf leader, a follower cut from the leader only, a
+//! bridge node, a paused leader, a node back from a long partition) with and without them.
+//!
 //! ## Peers are untrusted
 //!
 //! Anything a peer sends, stale, duplicated, reordered, malformed, from an unknown id or with
 //! absurd terms or indices, is ignored or answered as the paper says; it never panics and
 //! never corrupts state. Three rules come before any rule of the paper:
 //!
-//! - **Who a node listens to.** A `RequestVote` is acted on only if it comes from a voter of
+//! - **Who a node listens to.** A `RequestVote` or `PreVote` is acted on only if it comes from a voter of
 //!   the configuration in force, or, while the node has no leader, from a candidate whose log
 //!   is more up to date than its own. Any other message is acted on if it comes from the
 //!   leader the node follows, from a member of any configuration its log holds, or, while the

@@ -28,6 +28,25 @@ pub enum Message<C> {
         /// True means the voter granted its vote for `term`.
         vote_granted: bool,
     },
+    /// A PreVote request (thesis §9.6, `Config::pre_vote`): would the receiver vote for the
+    /// sender in term `term + 1`? Changes nothing on the receiver, its term included.
+    PreVote {
+        /// The sender's current term: it would campaign in `term + 1`.
+        term: Term,
+        /// The index of the sender's last log entry.
+        last_log_index: LogIndex,
+        /// The term of the sender's last log entry.
+        last_log_term: Term,
+    },
+    /// The answer to a `PreVote`.
+    PreVoteResponse {
+        /// The voter's current term. A refusal of a higher term than the asker's makes the
+        /// asker a follower of that term (so a node that fell behind learns it: etcd-io/etcd
+        /// #8501); a grant changes no term.
+        term: Term,
+        /// True means the voter would vote for the asker in the asker's next term.
+        vote_granted: bool,
+    },
     /// AppendEntries RPC, sent by a leader to replicate entries and as heartbeat (Raft §5.3).
     AppendEntries {
         /// The leader's term.
@@ -171,6 +190,8 @@ impl<C> Message<C> {
         match self {
             Message::RequestVote { term, .. }
             | Message::RequestVoteResponse { term, .. }
+            | Message::PreVote { term, .. }
+            | Message::PreVoteResponse { term, .. }
             | Message::AppendEntries { term, .. }
             | Message::Commit { term, .. }
             | Message::AppendEntriesResponse { term, .. }
@@ -179,13 +200,14 @@ impl<C> Message<C> {
         }
     }
 
-    /// True for the requests a candidate or leader sends (`RequestVote`, `AppendEntries`,
-    /// `Commit`, `InstallSnapshot`), false for the answers. A `Commit` is answered only when
-    /// the follower cannot match it.
+    /// True for the requests a candidate or leader sends (`RequestVote`, `PreVote`,
+    /// `AppendEntries`, `Commit`, `InstallSnapshot`), false for the answers. A `Commit` is
+    /// answered only when the follower cannot match it.
     pub fn is_request(&self) -> bool {
         matches!(
             self,
             Message::RequestVote { .. }
+                | Message::PreVote { .. }
                 | Message::AppendEntries { .. }
                 | Message::Commit { .. }
                 | Message::InstallSnapshot { .. }

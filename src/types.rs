@@ -354,6 +354,9 @@ pub struct HardState {
 pub enum Role {
     /// Answers leaders and candidates; campaigns when its election timer fires.
     Follower,
+    /// Asks the voters whether they would vote for it in the next term (`Config::pre_vote`,
+    /// thesis §9.6), its own term unchanged; campaigns once a majority would.
+    PreCandidate,
     /// Asks for votes in its term.
     Candidate,
     /// Replicates its log to the followers of its term.

@@ -20,6 +20,12 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
             last_log_term,
             ..
         } => last_log_term <= term,
+        // The asker's log holds no term above its own.
+        Message::PreVote {
+            term,
+            last_log_term,
+            ..
+        } => last_log_term <= term,
         Message::AppendEntries {
             term,
             prev_log_index,
@@ -50,6 +56,7 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
             term, match_term, ..
         } => match_term <= term,
         Message::RequestVoteResponse { .. }
+        | Message::PreVoteResponse { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
     }

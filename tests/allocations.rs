@@ -98,6 +98,20 @@ fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
         Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3])).unwrap();
     while leader.role() != Role::Leader {
         leader.step_into(Event::Tick, &mut out);
+        if leader.role() == Role::PreCandidate {
+            let term = leader.term();
+            let grant = Message::PreVoteResponse {
+                term,
+                vote_granted: true,
+            };
+            leader.step_into(
+                Event::Receive {
+                    from: 2,
+                    message: grant,
+                },
+                &mut out,
+            );
+        }
         if leader.role() == Role::Candidate {
             let term = leader.term();
             let grant = Message::RequestVoteResponse {
@@ -132,7 +146,17 @@ fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
             }
             assert_eq!(out.len(), 2, "one heartbeat per follower");
             out.clear();
+            // Both followers answer (CheckQuorum keeps the leader only while they do).
+            for from in [2, 3] {
+                let message = Message::AppendEntriesResponse {
+                    term,
+                    outcome: pureraft::AppendOutcome::Accepted { match_index: last },
+                };
+                leader.step_into(Event::Receive { from, message }, &mut out);
+            }
+            assert!(out.is_empty(), "an answer to a heartbeat sends nothing");
         }
     });
+    assert_eq!(leader.role(), Role::Leader);
     assert_eq!(rounds, 0, "heartbeat rounds allocated");
 }

@@ -425,8 +425,7 @@ fn duplicated_or_reordered_responses_are_harmless() {
     assert_eq!(match_index_of(&old_term, 2), 0, "an answer of term 1");
     assert_eq!(old_term.commit_index(), 0);
 
-    let mut candidate: Node =
-        Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3, 4, 5])).unwrap();
+    let mut candidate: Node = Raft::new(config(1), Restored::bootstrap([1, 2, 3, 4, 5])).unwrap();
     tick_until_campaign(&mut candidate);
     for _ in 0..3 {
         receive(&mut candidate, 2, grant(1));

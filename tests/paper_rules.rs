@@ -380,8 +380,7 @@ fn candidate_votes_for_itself_persists_and_asks_every_peer() {
 /// all.
 #[test]
 fn candidate_becomes_leader_on_a_majority_of_distinct_grants() {
-    let mut candidate: Node =
-        Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3, 4, 5])).unwrap();
+    let mut candidate: Node = Raft::new(config(1), Restored::bootstrap([1, 2, 3, 4, 5])).unwrap();
     tick_until_campaign(&mut candidate);
     let term = candidate.term();
     receive(&mut candidate, 2, grant(term));

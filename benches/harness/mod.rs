@@ -84,8 +84,16 @@ pub fn payload() -> Cmd {
 
 /// The configuration shared by every workload, for node `id`: election
 /// timeouts in `[election_ticks, 2 * election_ticks)`, heartbeat 3 ticks, 256 appends in flight,
-/// 1 MiB and 8192 entries per message, up to 2^20 uncommitted entries.
+/// 1 MiB and 8192 entries per message, up to 2^20 uncommitted entries, and PreVote and
+/// CheckQuorum off: the peers' harnesses run raft-rs and raft-io with their defaults, which
+/// have both off, so every workload compares the same protocol (`elect3_prevote` measures an
+/// election with them on, pureraft's default).
 pub fn config(id: NodeId, election_ticks: u64, seed: u64) -> Config {
+    config_with(id, election_ticks, seed, false)
+}
+
+/// [`config`], with PreVote and CheckQuorum on (`elections`) or off.
+pub fn config_with(id: NodeId, election_ticks: u64, seed: u64, elections: bool) -> Config {
     let mut config = Config::new(id);
     config.election_ticks = election_ticks;
     config.heartbeat_ticks = 3;
@@ -94,6 +102,8 @@ pub fn config(id: NodeId, election_ticks: u64, seed: u64) -> Config {
     config.max_entries_per_message = 8192;
     config.max_uncommitted_entries = 1 << 20;
     config.seed = seed;
+    config.pre_vote = elections;
+    config.check_quorum = elections;
     config
 }
 
@@ -242,14 +252,24 @@ pub struct Cluster {
     pub messages: u64,
     /// Statistic: delivery rounds.
     pub rounds: u64,
+    /// PreVote and CheckQuorum on in every node ([`config_with`]).
+    elections: bool,
 }
 
 impl Cluster {
     /// A cluster of `size` fresh nodes with election timeouts in `[election_ticks,
     /// 2 * election_ticks)` and the seeds of `repetition`.
     pub fn new(size: u64, election_ticks: u64, repetition: u64) -> Self {
+        Cluster::new_with(size, election_ticks, repetition, false)
+    }
+
+    /// [`Cluster::new`], with PreVote and CheckQuorum on (`elections`) or off.
+    pub fn new_with(size: u64, election_ticks: u64, repetition: u64, elections: bool) -> Self {
         let nodes = (1..=size)
-            .map(|id| Node::new(config(id, election_ticks, seed(repetition, id)), size))
+            .map(|id| {
+                let seed = seed(repetition, id);
+                Node::new(config_with(id, election_ticks, seed, elections), size)
+            })
             .collect();
         Cluster {
             nodes,
@@ -257,6 +277,7 @@ impl Cluster {
             delivering: Vec::new(),
             messages: 0,
             rounds: 0,
+            elections,
         }
     }
 
@@ -266,7 +287,8 @@ impl Cluster {
     pub fn restart(&mut self, election_ticks: u64, repetition: u64) {
         let size = self.nodes.len() as u64;
         for (node, id) in self.nodes.iter_mut().zip(1..) {
-            node.restart(config(id, election_ticks, seed(repetition, id)), size);
+            let seed = seed(repetition, id);
+            node.restart(config_with(id, election_ticks, seed, self.elections), size);
         }
         self.queue.clear();
         self.delivering.clear();
@@ -531,8 +553,13 @@ pub struct Elect3 {
 impl Elect3 {
     /// The host side, with no election run yet.
     pub fn new() -> Self {
+        Elect3::new_with(false)
+    }
+
+    /// [`Elect3::new`], with PreVote and CheckQuorum on (`elections`: `elect3_prevote`) or off.
+    pub fn new_with(elections: bool) -> Self {
         Elect3 {
-            cluster: Cluster::new(3, 10, 0),
+            cluster: Cluster::new_with(3, 10, 0, elections),
             elections: 0,
             tick_rounds: 0,
         }
@@ -579,17 +606,18 @@ pub enum Workload {
     Commit(CommitRun),
     /// `tick_idle` (boxed: a `Raft` is large; the box is dereferenced once per chunk).
     TickIdle(Box<TickIdle>),
-    /// `elect3`.
+    /// `elect3`, `elect3_prevote`.
     Elect3(Elect3),
 }
 
 /// Every workload: its name, the unit of one operation, and the unit of its rate.
-pub const WORKLOADS: [(&str, &str, &str); 5] = [
+pub const WORKLOADS: [(&str, &str, &str); 6] = [
     ("commit3_b1", "entry", "entries/s"),
     ("commit3_b64", "entry", "entries/s"),
     ("commit5_b64", "entry", "entries/s"),
     ("tick_idle", "tick", "ticks/s"),
     ("elect3", "election", "elections/s"),
+    ("elect3_prevote", "election", "elections/s"),
 ];
 
 impl Workload {
@@ -602,6 +630,7 @@ impl Workload {
             "commit5_b64" => Workload::Commit(CommitRun::new(5, 64)),
             "tick_idle" => Workload::TickIdle(Box::default()),
             "elect3" => Workload::Elect3(Elect3::new()),
+            "elect3_prevote" => Workload::Elect3(Elect3::new_with(true)),
             _ => return None,
         })
     }

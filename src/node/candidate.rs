@@ -52,6 +52,17 @@ impl<C: Command> Raft<C> {
             self.reset_election_timer();
             return;
         }
+        if self.config.pre_vote {
+            self.become_pre_candidate(out);
+        } else {
+            self.start_campaign(term, out);
+        }
+    }
+
+    /// Figure 2, candidates: "On conversion to candidate, start election: increment
+    /// currentTerm, vote for self, reset election timer, send RequestVote RPCs to all other
+    /// servers" (the voters of the configuration in force, of both while joint).
+    fn start_campaign(&mut self, term: Term, out: &mut Vec<Action<C>>) {
         self.become_candidate(term);
         self.persist_hard_state(out);
         if self.votes.result(self.memberships.current()) == VoteResult::Won {
@@ -59,23 +70,87 @@ impl<C: Command> Raft<C> {
             return;
         }
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
+        let message = || Message::RequestVote {
+            term,
+            last_log_index,
+            last_log_term,
+        };
+        self.ask_voters(message, out);
+    }
+
+    /// Sends `message()` to every voter of the configuration in force but this node.
+    #[inline(always)]
+    fn ask_voters(&self, message: impl Fn() -> Message<C>, out: &mut Vec<Action<C>>) {
         let membership = self.memberships.current();
         let outgoing_only = membership
             .outgoing
             .iter()
             .filter(|id| !membership.voters.contains(id));
         for &peer in membership.voters.iter().chain(outgoing_only) {
-            if peer == self.config.id {
-                continue;
+            if peer != self.config.id {
+                out.push(Action::Send {
+                    to: peer,
+                    message: message(),
+                });
             }
-            out.push(Action::Send {
-                to: peer,
-                message: Message::RequestVote {
-                    term,
-                    last_log_index,
-                    last_log_term,
-                },
-            });
+        }
+    }
+
+    /// Thesis §9.6: before campaigning, ask the voters whether they would vote for us in the
+    /// next term; nothing durable changes. Our leader, if any, is forgotten: we have not heard
+    /// from it for an election timeout.
+    fn become_pre_candidate(&mut self, out: &mut Vec<Action<C>>) {
+        debug_assert!(self.role != Role::Leader, "a leader never campaigns");
+        self.role = Role::PreCandidate;
+        self.set_leader(None);
+        self.votes.clear();
+        self.votes
+            .record(self.memberships.current(), self.config.id, true);
+        self.reset_election_timer();
+        if self.votes.result(self.memberships.current()) == VoteResult::Won {
+            // The only voter: nobody to ask.
+            self.start_campaign(self.term + 1, out);
+            return;
+        }
+        let (term, last_log_index, last_log_term) =
+            (self.term, self.log.last_index(), self.log.last_term());
+        let message = || Message::PreVote {
+            term,
+            last_log_index,
+            last_log_term,
+        };
+        self.ask_voters(message, out);
+    }
+
+    /// An answer to our `PreVote`. A majority of grants (of both majorities while joint)
+    /// starts the campaign at once; a majority of refusals makes us a follower again; a
+    /// refusal from a higher term makes us a follower of that term.
+    pub(super) fn handle_pre_vote_response(
+        &mut self,
+        voter: NodeId,
+        term: Term,
+        granted: bool,
+        out: &mut Vec<Action<C>>,
+    ) {
+        if !granted && term > self.term {
+            if self.become_follower(term, None) {
+                self.persist_hard_state(out);
+            }
+            return;
+        }
+        if self.role != Role::PreCandidate {
+            return;
+        }
+        let membership = self.memberships.current();
+        if !self.votes.record(membership, voter, granted) {
+            return;
+        }
+        match self.votes.result(membership) {
+            VoteResult::Won => self.start_campaign(self.term + 1, out),
+            VoteResult::Lost => {
+                self.become_follower(self.term, None);
+            }
+            VoteResult::Pending => {}
         }
     }
 

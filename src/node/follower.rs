@@ -4,7 +4,7 @@
 use crate::action::{Action, Persist};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
-use crate::types::{Command, Entry, LogIndex, NodeId, Role, Term};
+use crate::types::{Command, Entry, LogIndex, NodeId, Role, Term, TERM_MAX};
 
 use super::Raft;
 
@@ -26,9 +26,13 @@ impl<C: Command> Raft<C> {
         let beaten = self.best_candidate.is_some_and(|best| best > log);
         let grant = free
             && !beaten
-            && self.role == Role::Follower
+            && matches!(self.role, Role::Follower | Role::PreCandidate)
             && self.log.is_up_to_date(last_log_index, last_log_term);
         if grant {
+            if self.role == Role::PreCandidate {
+                // Our vote goes to this candidate: campaigning after it would only disrupt it.
+                self.become_follower(self.term, None);
+            }
             if self.vote.is_none() {
                 self.vote = Some(candidate);
                 self.persist_hard_state(out);
@@ -45,6 +49,39 @@ impl<C: Command> Raft<C> {
             self.best_candidate = Some(self.best_candidate.map_or(log, |best| best.max(log)));
         }
         self.send(candidate, self.vote_response(grant), out);
+    }
+
+    /// Thesis §9.6: would we vote for `asker` in its next term, `term + 1`? Yes only if its log
+    /// is up to date, we have not heard from a leader within an election timeout
+    /// (`in_lease`), and we could still vote in that term: it is above ours, or it is ours and
+    /// we have neither voted for another nor a leader. Nothing changes here, the term
+    /// included; the answer carries our term, so an asker behind us learns it (etcd-io/etcd
+    /// #8501).
+    pub(super) fn handle_pre_vote(
+        &mut self,
+        asker: NodeId,
+        term: Term,
+        last_log_index: LogIndex,
+        last_log_term: Term,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let next = term + 1; // term <= TERM_MAX: validated.
+        let free = next > self.term
+            || (next == self.term
+                && self.leader.is_none()
+                && (self.vote.is_none() || self.vote == Some(asker)));
+        let grant = next <= TERM_MAX
+            && free
+            && !self.in_lease()
+            && self.log.is_up_to_date(last_log_index, last_log_term);
+        self.send(asker, self.pre_vote_response(grant), out);
+    }
+
+    pub(super) fn pre_vote_response(&self, vote_granted: bool) -> Message<C> {
+        Message::PreVoteResponse {
+            term: self.term,
+            vote_granted,
+        }
     }
 
     pub(super) fn vote_response(&self, vote_granted: bool) -> Message<C> {
@@ -134,7 +171,7 @@ impl<C: Command> Raft<C> {
             Role::Leader => return false,
             // Figure 2, candidates: "If AppendEntries RPC received from new leader: convert to
             // follower". The vote for this term is kept.
-            Role::Candidate => {
+            Role::Candidate | Role::PreCandidate => {
                 self.become_follower(self.term, Some(leader));
             }
             Role::Follower => self.set_leader(Some(leader)),

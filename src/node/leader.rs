@@ -5,7 +5,7 @@
 use crate::action::{Action, Persist, ProposeError};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
-use crate::quorum;
+use crate::quorum::{self, VoteResult};
 use crate::tracker::{Progress, ProgressState};
 use crate::types::{Command, Entry, LogIndex, NodeId, Payload, Role, Term};
 
@@ -24,6 +24,7 @@ impl<C: Command> Raft<C> {
         self.leader = Some(self.config.id);
         self.votes.clear();
         self.heartbeat_elapsed = 0;
+        self.election_elapsed = 0; // The first quorum check is an election timeout away.
         let next_index = self.log.last_index() + 1;
         let inflight_max = self.config.max_inflight_appends;
         let peers = self.tracked_members();
@@ -49,6 +50,23 @@ impl<C: Command> Raft<C> {
         }
     }
 
+    /// CheckQuorum (thesis §6.2): true if a majority of the voters in force (of both while
+    /// joint) answered since the last check, this leader counting if it votes. Starts the
+    /// next check's window.
+    pub(super) fn quorum_heard(&mut self) -> bool {
+        let id = self.config.id;
+        let membership = self.memberships.current();
+        let progress = &self.progress;
+        let heard = |voter: NodeId| {
+            Some(voter == id || progress.iter().any(|pr| pr.id == voter && pr.active))
+        };
+        let result = quorum::vote_result(&membership.voters, &membership.outgoing, heard);
+        for progress in &mut self.progress {
+            progress.active = false;
+        }
+        result == VoteResult::Won
+    }
+
     pub(super) fn clear_leader_state(&mut self) {
         self.progress.clear();
     }
@@ -66,6 +84,7 @@ impl<C: Command> Raft<C> {
             return;
         };
         self.progress[slot].heard = true;
+        self.progress[slot].active = true;
         match outcome {
             AppendOutcome::Accepted { match_index } => self.handle_accepted(slot, match_index, out),
             AppendOutcome::Rejected {

@@ -382,6 +382,18 @@ impl<C: Command> Raft<C> {
 
     fn tick(&mut self, out: &mut Vec<Action<C>>) {
         if self.role == Role::Leader {
+            if self.config.check_quorum {
+                // Thesis §6.2: every election timeout, a leader that has not heard from a
+                // quorum since the last check steps down.
+                self.election_elapsed += 1;
+                if self.election_elapsed >= self.config.election_ticks {
+                    self.election_elapsed = 0;
+                    if !self.quorum_heard() {
+                        self.become_follower(self.term, None);
+                        return;
+                    }
+                }
+            }
             self.heartbeat_elapsed += 1;
             if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
@@ -444,12 +456,28 @@ impl<C: Command> Raft<C> {
         if self.leader != Some(from) && !self.listens_to(from, &message) {
             // An id it does not listen to changes nothing here, neither term nor role, log
             // nor commit index; a vote request from it is refused with our term.
-            if let Message::RequestVote { .. } = message {
-                self.send(from, self.vote_response(false), out);
+            match message {
+                Message::RequestVote { .. } => self.send(from, self.vote_response(false), out),
+                Message::PreVote { .. } => self.send(from, self.pre_vote_response(false), out),
+                _ => {}
             }
             return;
         }
         if term > self.term {
+            match message {
+                // Thesis §9.6: a PreVote and its answer stand outside the term rule; neither
+                // changes the receiver's term by itself.
+                Message::PreVote { .. } | Message::PreVoteResponse { .. } => {
+                    return self.receive_pre_vote(from, term, message, out);
+                }
+                // Leader stickiness (thesis §6.2): while we lead, or heard from our leader
+                // within an election timeout, a vote request of a higher term is ignored, term
+                // and all: its sender cannot hear a leader that the rest of the cluster hears.
+                Message::RequestVote { .. } if self.config.check_quorum && self.in_lease() => {
+                    return;
+                }
+                _ => {}
+            }
             // Figure 2, all servers: "If RPC request or response contains term T >
             // currentTerm: set currentTerm = T, convert to follower (§5.1)".
             let from_leader = matches!(
@@ -463,6 +491,9 @@ impl<C: Command> Raft<C> {
                 self.persist_hard_state(out);
             }
         } else if term < self.term {
+            if let Message::PreVote { .. } | Message::PreVoteResponse { .. } = message {
+                return self.receive_pre_vote(from, term, message, out);
+            }
             self.refuse_stale(from, &message, out);
             return;
         }
@@ -476,6 +507,9 @@ impl<C: Command> Raft<C> {
                 if self.role == Role::Candidate {
                     self.handle_vote_response(from, vote_granted, out);
                 }
+            }
+            Message::PreVote { .. } | Message::PreVoteResponse { .. } => {
+                self.receive_pre_vote(from, term, message, out)
             }
             Message::AppendEntries {
                 prev_log_index,
@@ -517,6 +551,28 @@ impl<C: Command> Raft<C> {
         }
     }
 
+    /// A `PreVote` or its answer, of any term (thesis §9.6).
+    #[inline(never)]
+    fn receive_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        message: Message<C>,
+        out: &mut Vec<Action<C>>,
+    ) {
+        match message {
+            Message::PreVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.handle_pre_vote(from, term, last_log_index, last_log_term, out),
+            Message::PreVoteResponse { vote_granted, .. } => {
+                self.handle_pre_vote_response(from, term, vote_granted, out)
+            }
+            _ => unreachable!("receive_pre_vote takes pre-votes only"),
+        }
+    }
+
     /// Who a node listens to (crate docs, "Who a node listens to"; ARCHITECTURE.md §4).
     ///
     /// A vote request only from a voter of the configuration in force or, while we have no
@@ -530,6 +586,11 @@ impl<C: Command> Raft<C> {
     /// received. A node that leads, or follows a leader, never acts on a stranger's message.
     fn listens_to(&self, from: NodeId, message: &Message<C>) -> bool {
         if let Message::RequestVote {
+            last_log_index,
+            last_log_term,
+            ..
+        }
+        | Message::PreVote {
             last_log_index,
             last_log_term,
             ..
@@ -549,6 +610,14 @@ impl<C: Command> Raft<C> {
     /// True while this node neither leads nor follows a leader in its term.
     fn leaderless(&self) -> bool {
         self.leader.is_none() && self.role != Role::Leader
+    }
+
+    /// True while this node leads, or has heard from the leader it follows within the last
+    /// `election_ticks` ticks: it then grants no pre-vote (thesis §9.6) and, with
+    /// `Config::check_quorum`, ignores vote requests of higher terms (thesis §6.2).
+    pub(super) fn in_lease(&self) -> bool {
+        self.role == Role::Leader
+            || (self.leader.is_some() && self.election_elapsed < self.config.election_ticks)
     }
 
     /// The message's term if it may be acted on, or `None` to drop it: it must be well formed
@@ -590,6 +659,8 @@ impl<C: Command> Raft<C> {
                 self.send_snapshot_response(from, chunk.meta.last_index, outcome, out);
             }
             Message::RequestVoteResponse { .. }
+            | Message::PreVote { .. }
+            | Message::PreVoteResponse { .. }
             | Message::AppendEntriesResponse { .. }
             | Message::InstallSnapshotResponse { .. } => {}
         }
@@ -677,6 +748,10 @@ impl<C: Command> Raft<C> {
             }
             Role::Candidate => {
                 debug_assert_eq!(self.vote, Some(self.config.id));
+                debug_assert!(self.progress.is_empty());
+            }
+            Role::PreCandidate => {
+                debug_assert!(self.leader.is_none());
                 debug_assert!(self.progress.is_empty());
             }
             Role::Follower => debug_assert!(self.progress.is_empty()),

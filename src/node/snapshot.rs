@@ -184,6 +184,7 @@ impl<C: Command> Raft<C> {
             return;
         };
         self.progress[slot].heard = true;
+        self.progress[slot].active = true;
         match outcome {
             SnapshotOutcome::Done { match_index } => self.handle_accepted(slot, match_index, out),
             SnapshotOutcome::Receiving {

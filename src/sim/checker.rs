@@ -508,6 +508,15 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 self.check_reported_commit(id, *leader_commit, durable_log)?;
             }
             Message::InstallSnapshot { .. } => self.on_leader_message(id, term, durable_log)?,
+            // Thesis §9.6: a pre-vote raises no term, so what it sends carries the durable one.
+            Message::PreVote { term, .. } | Message::PreVoteResponse { term, .. }
+                if *term != durable_hard_state.term =>
+            {
+                return Err(format!(
+                    "node {id} sent a pre-vote message of term {term} with term {} durable",
+                    durable_hard_state.term
+                ));
+            }
             Message::RequestVoteResponse {
                 term,
                 vote_granted: true,

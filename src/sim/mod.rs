@@ -29,6 +29,7 @@ mod chaos;
 mod checker;
 mod network;
 mod picture;
+pub mod scenarios;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -1763,6 +1764,7 @@ fn mix(seed: u64, id: NodeId, incarnation: u64) -> u64 {
 fn lane_state<C: Command>(raft: &Raft<C>) -> LaneState {
     match raft.role() {
         Role::Leader => LaneState::Leader(raft.term()),
+        Role::PreCandidate => LaneState::PreCandidate,
         Role::Candidate => LaneState::Candidate,
         Role::Follower => {
             let membership = raft.membership();

@@ -23,6 +23,8 @@ use crate::types::{LogIndex, NodeId, Term};
 pub(crate) enum LaneState {
     /// Up, following (or waiting for) a leader, as a voter.
     Follower,
+    /// Up, asking whether it could win an election (PreVote).
+    PreCandidate,
     /// Up, campaigning.
     Candidate,
     /// Up, leading this term.
@@ -41,6 +43,7 @@ impl LaneState {
     fn class(self) -> &'static str {
         match self {
             LaneState::Follower => "follower",
+            LaneState::PreCandidate => "pre-candidate",
             LaneState::Candidate => "candidate",
             LaneState::Leader(_) => "leader",
             LaneState::Learner => "learner",
@@ -53,6 +56,7 @@ impl LaneState {
     fn describe(self) -> String {
         match self {
             LaneState::Follower => "follower".into(),
+            LaneState::PreCandidate => "pre-candidate".into(),
             LaneState::Candidate => "candidate".into(),
             LaneState::Leader(term) => format!("leader of term {term}"),
             LaneState::Learner => "learner".into(),
@@ -461,6 +465,7 @@ impl Canvas {
     fn legend(&mut self) {
         let entries = [
             ("follower", "follower"),
+            ("pre-candidate", "pre-candidate"),
             ("candidate", "candidate"),
             ("leader", "leader (term)"),
             ("learner", "learner"),
@@ -810,7 +815,7 @@ impl Canvas {
 
 /// Colours and strokes, by class.
 const STYLE: &str = "<style>\
-.follower{fill:#cfe3f7}.candidate{fill:#f7d774}.leader{fill:#2e8b57}.learner{fill:#b9a7e0}\
+.follower{fill:#cfe3f7}.pre-candidate{fill:#dfe6a0}.candidate{fill:#f7d774}.leader{fill:#2e8b57}.learner{fill:#b9a7e0}\
 .outsider{fill:#e6e6e6}.down{fill:#555}.retired{fill:#bbb}\
 .term{fill:#fff;font-weight:bold;pointer-events:none}\
 .span.partition rect,.key.partition{fill:#ff9f40;fill-opacity:.25}\

@@ -96,6 +96,8 @@ pub(crate) struct Progress {
     pub(crate) heard: bool,
     /// Heartbeat intervals in a row in which the follower did not answer.
     pub(crate) silent_heartbeats: u32,
+    /// The follower answered since the leader's last quorum check (`Config::check_quorum`).
+    pub(crate) active: bool,
 }
 
 impl Progress {
@@ -115,6 +117,7 @@ impl Progress {
             catching_up: false,
             heard: false,
             silent_heartbeats: 0,
+            active: false,
         }
     }
 

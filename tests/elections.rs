@@ -1,0 +1,521 @@
+//! PreVote (thesis §9.6), CheckQuorum and leader stickiness (thesis §6.2), one test per rule:
+//! nodes driven by hand with `Raft::step` and the defaults (`Config::new`: both on), then the
+//! partial failures of `pureraft::sim::scenarios` in the simulator with and without them.
+//! Each test's doc comment names the rule it checks.
+
+mod common;
+
+use pureraft::sim::scenarios::{self, Scenario};
+use pureraft::{
+    Action, Config, HardState, Membership, Message, NodeId, Persist, Raft, Restored, Role, Term,
+};
+
+use common::hand::*;
+
+type Node = Raft<u64>;
+
+/// A founding node `id` of `voters` with the defaults: PreVote and CheckQuorum on.
+fn member(id: NodeId, voters: &[NodeId]) -> Node {
+    founding(config_with_elections(id), voters)
+}
+
+/// A founding node `id` of the joint configuration moving from `outgoing` to `voters`.
+fn joint_member(id: NodeId, voters: &[NodeId], outgoing: &[NodeId]) -> Node {
+    let mut restored = Restored::<u64>::bootstrap([]);
+    restored.membership = Membership {
+        voters: voters.to_vec(),
+        outgoing: outgoing.to_vec(),
+        learners: Vec::new(),
+    };
+    Raft::new(config_with_elections(id), restored).unwrap()
+}
+
+/// Ticks until the node becomes a pre-candidate (at most `2 * election_ticks` ticks) and
+/// returns the actions of that tick.
+fn tick_until_pre_candidate(node: &mut Node) -> Vec<Action<u64>> {
+    for _ in 0..2 * node.config().election_ticks {
+        let actions = node.step(pureraft::Event::Tick);
+        if node.role() == Role::PreCandidate {
+            return actions;
+        }
+    }
+    panic!("node {} did not pre-campaign", node.id());
+}
+
+fn pre_vote(term: Term, last_log_index: u64, last_log_term: Term) -> Message<u64> {
+    Message::PreVote {
+        term,
+        last_log_index,
+        last_log_term,
+    }
+}
+
+fn pre_vote_answer(term: Term, vote_granted: bool) -> Message<u64> {
+    Message::PreVoteResponse { term, vote_granted }
+}
+
+/// The term and grant of every `PreVoteResponse` sent to `to`.
+fn pre_vote_answers(actions: &[Action<u64>], to: NodeId) -> Vec<(Term, bool)> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::PreVoteResponse { term, vote_granted } => Some((term, vote_granted)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Elects node 1 of {1, 2, 3} with the defaults: its pre-vote and its vote granted by 2.
+fn leader_of_three() -> Node {
+    let mut leader = member(1, &[1, 2, 3]);
+    tick_until_pre_candidate(&mut leader);
+    receive(&mut leader, 2, pre_vote_answer(0, true));
+    assert_eq!(leader.role(), Role::Candidate);
+    let term = leader.term();
+    receive(&mut leader, 2, grant(term));
+    assert_eq!(leader.role(), Role::Leader);
+    leader
+}
+
+// ----- PreVote (thesis §9.6) -----
+
+/// §9.6: a node whose election timer fires first asks every voter whether it would vote for it
+/// in the next term, changing neither its term nor its vote, persisting nothing.
+#[test]
+fn pre_candidate_asks_every_voter_without_changing_its_term_or_vote() {
+    let mut node = member(1, &[1, 2, 3]);
+    let actions = tick_until_pre_candidate(&mut node);
+    assert_eq!((node.term(), node.vote(), node.leader()), (0, None, None));
+    assert!(!has_persist(&actions), "nothing durable changes");
+    for peer in [2, 3] {
+        assert_eq!(sent_to(&actions, peer), vec![pre_vote(0, 0, 0)]);
+    }
+    assert!(
+        !actions.iter().any(|action| matches!(
+            action,
+            Action::Send {
+                message: Message::RequestVote { .. },
+                ..
+            }
+        )),
+        "no vote request before the pre-vote is won"
+    );
+}
+
+/// §9.6: once a majority would vote for it, the pre-candidate campaigns at once: term + 1,
+/// its own vote persisted before any request leaves (the ordering rule).
+#[test]
+fn a_majority_of_pre_votes_starts_the_campaign_at_once() {
+    let mut node = member(1, &[1, 2, 3]);
+    tick_until_pre_candidate(&mut node);
+    let actions = receive(&mut node, 3, pre_vote_answer(0, true));
+    assert_eq!(
+        (node.role(), node.term(), node.vote()),
+        (Role::Candidate, 1, Some(1))
+    );
+    let persist = actions
+        .iter()
+        .position(|action| {
+            matches!(
+                action,
+                Action::Persist(Persist::HardState(HardState {
+                    term: 1,
+                    vote: Some(1)
+                }))
+            )
+        })
+        .expect("the vote is persisted");
+    let first_request = actions
+        .iter()
+        .position(|action| matches!(action, Action::Send { .. }))
+        .expect("vote requests are sent");
+    assert!(persist < first_request);
+    for peer in [2, 3] {
+        assert_eq!(sent_to(&actions, peer), vec![vote_request(1, 0, 0)]);
+    }
+}
+
+/// §9.6: a majority of refusals ends the pre-campaign: a follower again, in the same term.
+#[test]
+fn a_majority_of_pre_vote_refusals_makes_a_follower_again() {
+    let mut node = member(1, &[1, 2, 3, 4, 5]);
+    tick_until_pre_candidate(&mut node);
+    receive(&mut node, 2, pre_vote_answer(0, false));
+    receive(&mut node, 3, pre_vote_answer(0, false));
+    assert_eq!(node.role(), Role::PreCandidate, "two refusals of five");
+    receive(&mut node, 4, pre_vote_answer(0, false));
+    assert_eq!((node.role(), node.term()), (Role::Follower, 0));
+}
+
+/// etcd-io/etcd #8501: a refusal from a voter of a higher term makes the asker a follower of
+/// that term, so a node that fell behind in terms learns it and can pre-vote again.
+#[test]
+fn pre_vote_refusal_of_a_higher_term_makes_the_asker_follow_that_term() {
+    let mut node = member(1, &[1, 2, 3]);
+    tick_until_pre_candidate(&mut node);
+    let actions = receive(&mut node, 2, pre_vote_answer(5, false));
+    assert_eq!(
+        (node.role(), node.term(), node.vote()),
+        (Role::Follower, 5, None)
+    );
+    assert_eq!(
+        hard_states(&actions),
+        vec![HardState {
+            term: 5,
+            vote: None
+        }]
+    );
+}
+
+/// §9.6: a grant never changes the asker's term, even from a voter ahead of it.
+#[test]
+fn a_pre_vote_grant_of_a_higher_term_changes_no_term() {
+    let mut node = member(1, &[1, 2, 3, 4, 5]);
+    tick_until_pre_candidate(&mut node);
+    let actions = receive(&mut node, 2, pre_vote_answer(1, true));
+    assert_eq!((node.role(), node.term()), (Role::PreCandidate, 0));
+    assert!(!has_persist(&actions));
+}
+
+/// §9.6: a pre-vote changes nothing on the voter, whatever its term: no term, no vote, nothing
+/// persisted; the answer carries the voter's own term.
+#[test]
+fn pre_vote_changes_nothing_on_the_voter() {
+    let mut voter = member(2, &[1, 2, 3]);
+    let actions = receive(&mut voter, 1, pre_vote(4, 0, 0));
+    assert_eq!(
+        (voter.term(), voter.vote(), voter.role()),
+        (0, None, Role::Follower)
+    );
+    assert!(!has_persist(&actions));
+    assert_eq!(pre_vote_answers(&actions, 1), vec![(0, true)]);
+}
+
+/// §9.6 with §5.4.1: a pre-vote is granted only to a log at least as up to date as ours.
+#[test]
+fn pre_vote_is_granted_only_to_an_up_to_date_log() {
+    let mut voter = restored_node(config_with_elections(2), 2, &[1, 2]);
+    let answers = |voter: &mut Node, message| pre_vote_answers(&receive(voter, 1, message), 1);
+    assert_eq!(
+        answers(&mut voter, pre_vote(2, 1, 2)),
+        vec![(2, false)],
+        "shorter"
+    );
+    assert_eq!(
+        answers(&mut voter, pre_vote(2, 5, 1)),
+        vec![(2, false)],
+        "older last term"
+    );
+    assert_eq!(
+        answers(&mut voter, pre_vote(2, 2, 2)),
+        vec![(2, true)],
+        "the same log"
+    );
+    assert_eq!(
+        answers(&mut voter, pre_vote(3, 1, 3)),
+        vec![(2, true)],
+        "a later last term"
+    );
+}
+
+/// §9.6: a voter that has heard from a leader within an election timeout refuses, however up
+/// to date the asker; once a whole election timeout passes without the leader, it grants.
+#[test]
+fn pre_vote_is_refused_while_a_leader_is_heard() {
+    let mut voter = member(2, &[1, 2, 3]);
+    receive(&mut voter, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
+    assert_eq!(voter.leader(), Some(1));
+    let up_to_date = || pre_vote(1, 1, 1);
+    assert_eq!(
+        pre_vote_answers(&receive(&mut voter, 3, up_to_date()), 3),
+        vec![(1, false)]
+    );
+    for _ in 0..voter.config().election_ticks {
+        voter.step(pureraft::Event::Tick);
+    }
+    assert_eq!(
+        pre_vote_answers(&receive(&mut voter, 3, up_to_date()), 3),
+        vec![(1, true)]
+    );
+}
+
+/// etcd-io/etcd #8501: a pre-vote for a term below ours is refused explicitly, with our term,
+/// rather than dropped as stale, so that the asker learns the term.
+#[test]
+fn pre_vote_for_a_lower_term_is_refused_with_our_term() {
+    let mut voter = restored_node(config_with_elections(2), 5, &[1]);
+    let actions = receive(&mut voter, 1, pre_vote(2, 9, 2));
+    assert_eq!(pre_vote_answers(&actions, 1), vec![(5, false)]);
+    assert_eq!(voter.term(), 5);
+}
+
+/// §9.6: a leader hears from itself: it grants no pre-vote and stays leader.
+#[test]
+fn leader_refuses_pre_votes() {
+    let mut leader = leader_of_three();
+    let term = leader.term();
+    let actions = receive(&mut leader, 3, pre_vote(term, 10, term));
+    assert_eq!(pre_vote_answers(&actions, 3), vec![(term, false)]);
+    assert_eq!((leader.role(), leader.term()), (Role::Leader, term));
+}
+
+/// §9.6 with §4.3: while joint, the pre-vote needs a majority of both configurations, like the
+/// vote itself.
+#[test]
+fn pre_vote_while_joint_needs_both_majorities() {
+    let mut node = joint_member(1, &[1, 2, 3], &[4, 5, 6]);
+    tick_until_pre_candidate(&mut node);
+    receive(&mut node, 2, pre_vote_answer(0, true));
+    assert_eq!(
+        node.role(),
+        Role::PreCandidate,
+        "a majority of the new voters only"
+    );
+    receive(&mut node, 4, pre_vote_answer(0, true));
+    assert_eq!(node.role(), Role::PreCandidate);
+    receive(&mut node, 5, pre_vote_answer(0, true));
+    assert_eq!((node.role(), node.term()), (Role::Candidate, 1));
+}
+
+/// With `pre_vote` off, a timeout is a campaign at once (the option works both ways).
+#[test]
+fn without_pre_vote_a_timeout_is_a_campaign() {
+    let mut config = config_with_elections(1);
+    config.pre_vote = false;
+    let mut node: Node = founding(config, &[1, 2, 3]);
+    let actions = tick_until_campaign(&mut node);
+    assert_eq!((node.role(), node.term()), (Role::Candidate, 1));
+    assert_eq!(sent_to(&actions, 2), vec![vote_request(1, 0, 0)]);
+}
+
+// ----- CheckQuorum and leader stickiness (thesis §6.2) -----
+
+/// §6.2: a leader that has heard from no quorum within an election timeout steps down, in its
+/// term (nothing persisted), and forgets it led.
+#[test]
+fn leader_that_hears_no_quorum_steps_down_after_an_election_timeout() {
+    let mut leader = leader_of_three();
+    let term = leader.term();
+    let election_ticks = leader.config().election_ticks;
+    for _ in 0..election_ticks - 1 {
+        leader.step(pureraft::Event::Tick);
+    }
+    assert_eq!(
+        leader.role(),
+        Role::Leader,
+        "one tick short of an election timeout"
+    );
+    let actions = leader.step(pureraft::Event::Tick);
+    assert_eq!(
+        (leader.role(), leader.term(), leader.leader()),
+        (Role::Follower, term, None)
+    );
+    assert!(!has_persist(&actions));
+}
+
+/// §6.2: hearing from one follower of two is a quorum with itself: the leader keeps leading,
+/// election timeout after election timeout.
+#[test]
+fn leader_that_hears_a_quorum_keeps_leading() {
+    let mut leader = leader_of_three();
+    let term = leader.term();
+    for _ in 0..10 * leader.config().election_ticks {
+        let actions = leader.step(pureraft::Event::Tick);
+        if !appends_to(&actions, 2).is_empty() {
+            receive(&mut leader, 2, accepted(term, 0));
+        }
+    }
+    assert_eq!((leader.role(), leader.term()), (Role::Leader, term));
+}
+
+/// §6.2 with §4.3: while joint, the leader must hear from a majority of both configurations.
+#[test]
+fn check_quorum_while_joint_needs_both_majorities() {
+    let election = |answering: &[NodeId]| {
+        let mut leader = joint_member(1, &[1, 2, 3], &[1, 4, 5]);
+        tick_until_pre_candidate(&mut leader);
+        receive(&mut leader, 2, pre_vote_answer(0, true));
+        receive(&mut leader, 4, pre_vote_answer(0, true));
+        let term = leader.term();
+        receive(&mut leader, 2, grant(term));
+        receive(&mut leader, 4, grant(term));
+        assert_eq!(leader.role(), Role::Leader);
+        for _ in 0..3 * leader.config().election_ticks {
+            leader.step(pureraft::Event::Tick);
+            for &peer in answering {
+                receive(&mut leader, peer, accepted(term, 0));
+            }
+        }
+        leader.role() == Role::Leader
+    };
+    assert!(!election(&[2]), "a majority of the new voters only");
+    assert!(!election(&[4]), "a majority of the old voters only");
+    assert!(election(&[2, 4]));
+}
+
+/// With `check_quorum` off, a leader that hears nobody keeps leading (the option works both
+/// ways; this is the deaf leader the option exists for).
+#[test]
+fn without_check_quorum_a_leader_that_hears_nobody_keeps_leading() {
+    let mut config = config(1);
+    config.check_quorum = false;
+    let mut leader: Node = founding(config, &[1, 2, 3]);
+    elect(&mut leader, 2);
+    for _ in 0..10 * leader.config().election_ticks {
+        leader.step(pureraft::Event::Tick);
+    }
+    assert_eq!(leader.role(), Role::Leader);
+}
+
+/// §6.2, leader stickiness: a follower that heard from its leader within an election timeout
+/// ignores a vote request of a higher term (no answer, term unchanged); once an election
+/// timeout passes without the leader, it takes the request as Figure 2 says.
+#[test]
+fn vote_requests_of_higher_terms_are_ignored_while_a_leader_is_heard() {
+    let mut config = config_with_elections(2);
+    config.pre_vote = false; // So that the follower's own timer does not start a pre-vote.
+    let mut voter: Node = founding(config, &[1, 2, 3]);
+    receive(&mut voter, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
+    let actions = receive(&mut voter, 3, vote_request(2, 1, 1));
+    assert!(actions.is_empty(), "ignored: {actions:?}");
+    assert_eq!((voter.term(), voter.vote()), (1, None));
+    for _ in 0..voter.config().election_ticks - 1 {
+        voter.step(pureraft::Event::Tick);
+    }
+    assert!(
+        receive(&mut voter, 3, vote_request(2, 1, 1)).is_empty(),
+        "still in the lease"
+    );
+    voter.step(pureraft::Event::Tick);
+    let actions = receive(&mut voter, 3, vote_request(2, 1, 1));
+    assert_eq!(vote_answers(&actions, 3), vec![(2, true)]);
+}
+
+/// §6.2: with CheckQuorum a leader ignores vote requests of higher terms too; without it, one
+/// such request deposes it (Figure 2's term rule).
+#[test]
+fn leader_ignores_higher_term_vote_requests_only_with_check_quorum() {
+    let mut sticky = leader_of_three();
+    let term = sticky.term();
+    assert!(receive(&mut sticky, 3, vote_request(term + 1, 10, term)).is_empty());
+    assert_eq!((sticky.role(), sticky.term()), (Role::Leader, term));
+
+    let mut config = config(1);
+    config.check_quorum = false;
+    let mut plain: Node = founding(config, &[1, 2, 3]);
+    elect(&mut plain, 2);
+    let term = plain.term();
+    receive(&mut plain, 3, vote_request(term + 1, 10, term));
+    assert_eq!((plain.role(), plain.term()), (Role::Follower, term + 1));
+}
+
+/// The defaults are on, and `Config::validate` accepts any combination.
+#[test]
+fn pre_vote_and_check_quorum_are_on_by_default() {
+    let config = Config::new(1);
+    assert!(config.pre_vote && config.check_quorum);
+    for (pre_vote, check_quorum) in [(false, false), (false, true), (true, false)] {
+        let mut config = Config::new(1);
+        config.pre_vote = pre_vote;
+        config.check_quorum = check_quorum;
+        assert_eq!(config.validate(), Ok(()));
+    }
+}
+
+// ----- partial failures, in the simulator (`pureraft::sim::scenarios`) -----
+//
+// Each runs 5 nodes for a window of `WINDOW_TICKS` (100 election timeouts of the simulator's
+// set-up), a client proposing to every leader every `PROPOSE_EVERY_TICKS` ticks: 600
+// proposals. The bounds: a fault is detected within one to two election timeouts (30-60
+// ticks, at most 12 proposals lost) and an election takes a few round trips, so a cluster
+// that recovers commits at least 90% of the window's proposals (540); one that does not
+// commits none. Ten seeds each, with and without the features.
+
+const SEEDS: u64 = 10;
+const RECOVERED_COMMITS: u64 = 540;
+
+/// §6.2: a leader that can send but not receive steps down (CheckQuorum), and the others
+/// elect a leader and commit. Without CheckQuorum the deaf leader's heartbeats keep every
+/// follower from campaigning, and nothing commits for the whole window.
+#[test]
+fn deaf_leader_steps_down_and_the_rest_elect_and_commit() {
+    for seed in 0..SEEDS {
+        let with = scenarios::run(Scenario::DeafLeader, true, seed);
+        assert!(with.commits >= RECOVERED_COMMITS, "seed {seed}: {with:?}");
+        assert!(!with.first_leader_leads_at_end, "seed {seed}: {with:?}");
+        let without = scenarios::run(Scenario::DeafLeader, false, seed);
+        assert_eq!(without.commits, 0, "seed {seed}: {without:?}");
+    }
+}
+
+/// §9.6 and §6.2: a follower cut from the leader only (Cloudflare, 2020) cannot get a majority
+/// of pre-votes while the others hear the leader: no election, no term raised, the leader
+/// keeps leading. Without the features it deposes the leader in every seed.
+#[test]
+fn follower_cut_from_the_leader_only_forces_no_election() {
+    for seed in 0..SEEDS {
+        let with = scenarios::run(Scenario::FollowerCutFromLeader, true, seed);
+        assert_eq!(
+            (with.elections, with.terms),
+            (0, 0),
+            "seed {seed}: {with:?}"
+        );
+        assert!(with.first_leader_leads_at_end && with.commits >= RECOVERED_COMMITS);
+        let without = scenarios::run(Scenario::FollowerCutFromLeader, false, seed);
+        assert!(without.elections >= 1, "seed {seed}: {without:?}");
+    }
+}
+
+/// §9.6: with a bridge node between two halves, the half without the leader cannot win
+/// pre-votes (the bridge hears the leader): the leader keeps leading and commits.
+#[test]
+fn bridge_between_two_halves_keeps_the_leader() {
+    for seed in 0..SEEDS {
+        let with = scenarios::run(Scenario::Bridge, true, seed);
+        assert_eq!(
+            (with.elections, with.terms),
+            (0, 0),
+            "seed {seed}: {with:?}"
+        );
+        assert!(with.first_leader_leads_at_end && with.commits >= RECOVERED_COMMITS);
+        let without = scenarios::run(Scenario::Bridge, false, seed);
+        assert!(without.elections >= 1, "seed {seed}: {without:?}");
+    }
+}
+
+/// A paused leader is replaced after an election timeout, and on resuming steps down to the
+/// new leader's term; the cluster commits throughout, with or without the features.
+#[test]
+fn paused_and_resumed_leader_is_replaced_and_the_cluster_commits() {
+    for seed in 0..SEEDS {
+        for elections in [true, false] {
+            let outcome = scenarios::run(Scenario::PausedLeader, elections, seed);
+            assert!(
+                outcome.commits >= RECOVERED_COMMITS,
+                "seed {seed}: {outcome:?}"
+            );
+            assert!(outcome.elections >= 1 && !outcome.first_leader_leads_at_end);
+        }
+    }
+}
+
+/// §9.6: a follower partitioned for 50 election timeouts does not raise its term meanwhile, so
+/// it rejoins without deposing the healthy leader. Without PreVote it comes back dozens of
+/// terms ahead and forces an election.
+#[test]
+fn node_rejoining_after_a_long_partition_does_not_depose_the_leader() {
+    for seed in 0..SEEDS {
+        let with = scenarios::run(Scenario::RejoinAfterLongPartition, true, seed);
+        assert_eq!(
+            (with.elections, with.terms),
+            (0, 0),
+            "seed {seed}: {with:?}"
+        );
+        assert!(with.first_leader_leads_at_end && with.commits >= RECOVERED_COMMITS);
+        let without = scenarios::run(Scenario::RejoinAfterLongPartition, false, seed);
+        assert!(
+            without.terms >= 10 && without.elections >= 1,
+            "seed {seed}: {without:?}"
+        );
+    }
+}
