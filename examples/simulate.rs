@@ -149,6 +149,12 @@ fn describe(event: &SimEvent) -> String {
         SimEvent::LeaderElected { node, term } => {
             format!("election: node {node} leads term {term}")
         }
+        SimEvent::TransferStarted { from, to } => {
+            format!("transfer: leader {from} hands leadership over to node {to}")
+        }
+        SimEvent::TransferAborted { from, to } => {
+            format!("transfer: leader {from}'s transfer to node {to} timed out; it still leads")
+        }
         SimEvent::Crashed {
             node,
             executed,
@@ -340,6 +346,20 @@ impl Replacement {
 }
 
 /// Snapshots taken on a schedule are routine: the timeline shows the installs.
+/// Asks the leader, if there is one, to hand leadership to the next voter after it; answers
+/// (leader, voter) if it started.
+fn transfer_from_leader(sim: &mut Sim<u64>) -> Option<(NodeId, NodeId)> {
+    let leader = sim.believed_leader()?;
+    let voters = sim.raft(leader)?.membership().voters.clone();
+    let position = voters.iter().position(|&voter| voter == leader)?;
+    let to = voters[(position + 1) % voters.len()];
+    if to == leader {
+        return None;
+    }
+    sim.transfer_leadership(leader, to).ok()?;
+    Some((leader, to))
+}
+
 fn worth_showing(event: &SimEvent) -> bool {
     !matches!(event, SimEvent::SnapshotTaken { .. })
 }
@@ -379,7 +399,20 @@ fn run(args: &Args) -> Result<(), String> {
     // The replacements start evenly spread over the first two thirds of the run.
     let replace_every = (2 * args.ticks / 3 / args.replace.max(1)).max(1);
     let mut replacements: Vec<Replacement> = Vec::new();
+    // At mid-run the host hands leadership over from the leader to another voter (thesis
+    // §3.10), as an operator does before restarting the leader's machine: asked each tick
+    // until a leader accepts.
+    let mut demo_transfer: Option<(NodeId, NodeId)> = None;
     for tick in 1..=args.ticks {
+        if demo_transfer.is_none() && tick >= args.ticks / 2 {
+            demo_transfer = transfer_from_leader(&mut sim);
+            if let Some((leader, to)) = demo_transfer.filter(|_| !args.quiet) {
+                say!(
+                    "[tick {:>7}] host:     asked leader {leader} to hand leadership over to node {to}",
+                    sim.now()
+                );
+            }
+        }
         let started = replacements.len() as u64;
         let busy = replacements
             .last()
@@ -428,6 +461,12 @@ fn run(args: &Args) -> Result<(), String> {
     say!("  entries committed      {}", sim.committed().len());
     say!("  commands proposed      {}", next_command - 1);
     say!("  elections              {}", stats.elections);
+    say!(
+        "  leadership transfers   {} started ({} by the host at mid-run), {} timed out",
+        stats.transfers_started,
+        u64::from(demo_transfer.is_some()),
+        stats.transfers_aborted
+    );
     say!(
         "  messages               {} sent, {} delivered, {} lost, {} duplicated",
         stats.messages_sent,

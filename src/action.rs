@@ -61,7 +61,66 @@ pub enum Action<C> {
     InstallSnapshot(Arc<Snapshot>),
     /// The `Event::SnapshotTaken` of this step was refused; nothing changed.
     SnapshotRefused(SnapshotError),
+    /// The `Event::TransferLeadership` of this step started: until it ends, proposals are
+    /// refused.
+    TransferStarted {
+        /// The voter leadership goes to.
+        to: NodeId,
+    },
+    /// The `Event::TransferLeadership` of this step was refused; nothing changed.
+    TransferRejected(TransferError),
+    /// The transfer to `to` did not complete within an election timeout: this node still
+    /// leads, and accepts proposals again.
+    TransferAborted {
+        /// The voter leadership was to go to.
+        to: NodeId,
+    },
 }
+
+/// Why an `Event::TransferLeadership` was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum TransferError {
+    /// This node is not the leader. `leader_hint` is the leader of the current term if this
+    /// node knows it: ask there.
+    NotLeader {
+        /// The known leader, if any.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader itself was named.
+    ToSelf,
+    /// The node named is a learner: it cannot lead. Promote it first.
+    ToLearner(NodeId),
+    /// The node named is no member of the configuration in force.
+    UnknownNode(NodeId),
+    /// A transfer to `to` is under way: wait until it ends.
+    InProgress {
+        /// Where the transfer under way goes.
+        to: NodeId,
+    },
+}
+
+impl std::fmt::Display for TransferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransferError::NotLeader {
+                leader_hint: Some(leader),
+            } => write!(f, "not the leader; node {leader} leads"),
+            TransferError::NotLeader { leader_hint: None } => {
+                write!(f, "not the leader, and no leader known")
+            }
+            TransferError::ToSelf => write!(f, "the leader cannot transfer leadership to itself"),
+            TransferError::ToLearner(id) => write!(f, "node {id} is a learner"),
+            TransferError::UnknownNode(id) => write!(f, "node {id} is not a member"),
+            TransferError::InProgress { to } => {
+                write!(f, "a transfer to node {to} is under way")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TransferError {}
 
 /// What to write to durable storage (see `Action::Persist`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +169,12 @@ pub enum ProposeError {
     EmptyBatch,
     /// The membership change cannot be made now, or at all; the error says why.
     Membership(MembershipError),
+    /// The leader is handing leadership over to `to` (`Event::TransferLeadership`): retry
+    /// once the transfer ends, most likely at `to`.
+    TransferInProgress {
+        /// The voter leadership goes to.
+        to: NodeId,
+    },
 }
 
 /// Why an `Event::SnapshotTaken` was refused.
@@ -200,6 +265,9 @@ impl std::fmt::Display for ProposeError {
             }
             ProposeError::EmptyBatch => write!(f, "the batch holds no command"),
             ProposeError::Membership(error) => write!(f, "membership change refused: {error}"),
+            ProposeError::TransferInProgress { to } => {
+                write!(f, "leadership is being handed over to node {to}")
+            }
         }
     }
 }

@@ -43,6 +43,18 @@ pub enum Event<C> {
         /// The index of the configuration it applies to.
         membership_index: LogIndex,
     },
+    /// The host asks the leader to hand leadership over to voter `to` (thesis §3.10). The
+    /// answer, in the same step's output, is one `TransferStarted` or one `TransferRejected`.
+    /// Once started, the leader refuses proposals and membership changes
+    /// (`ProposeError::TransferInProgress`), brings `to`'s log up to date with its own, then
+    /// sends it `Message::TimeoutNow`, on which `to` campaigns at once. The transfer ends when
+    /// this node stops leading (most often: `to` won), or, if it still leads an election
+    /// timeout (`Config::election_ticks` ticks) later, with `Action::TransferAborted`, after
+    /// which it accepts proposals again.
+    TransferLeadership {
+        /// The voter to hand leadership to.
+        to: NodeId,
+    },
     /// The host's state machine took a snapshot of its state after applying every entry up
     /// to `index` (at most the last index an `Apply` handed out), and stored `data` durably.
     /// The node keeps it to send to followers, answers `Persist::Snapshot` with its metadata,

@@ -93,6 +93,7 @@ enum FuzzEvent {
         term: i8,
         last_index: i8,
         last_term: i8,
+        transfer: bool,
     },
     VoteResponse {
         from: u8,
@@ -184,6 +185,15 @@ enum FuzzEvent {
         term: i8,
         granted: bool,
     },
+    /// A leader's `TimeoutNow` (leadership transfer).
+    TimeoutNow {
+        from: u8,
+        term: i8,
+    },
+    /// The host asks for a leadership transfer.
+    Transfer {
+        to: u8,
+    },
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -216,11 +226,13 @@ impl FuzzEvent {
                 term: t,
                 last_index,
                 last_term,
+                transfer,
             } => {
                 let message = Message::RequestVote {
                     term: near(term, t),
                     last_log_index: near(last, last_index),
                     last_log_term: near(node.last_term(), last_term),
+                    transfer,
                 };
                 receive(from, message)
             }
@@ -237,6 +249,15 @@ impl FuzzEvent {
                 };
                 receive(from, message)
             }
+            FuzzEvent::TimeoutNow { from, term: t } => receive(
+                from,
+                Message::TimeoutNow {
+                    term: near(term, t),
+                },
+            ),
+            FuzzEvent::Transfer { to } => Event::TransferLeadership {
+                to: u64::from(to % 9),
+            },
             FuzzEvent::PreVoteResponse {
                 from,
                 term: t,
@@ -514,6 +535,7 @@ impl Host {
             Event::Propose(_) | Event::ProposeBatch(_) | Event::ChangeMembership { .. }
         );
         let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
+        let transfer_event = matches!(event, Event::TransferLeadership { .. });
         let start = self.out.len();
         self.node.step_into(event, &mut self.out);
         // One outcome per proposal or snapshot, in the step's own answer.
@@ -527,11 +549,17 @@ impl Host {
                         | Action::ProposalRejected(_)
                         | Action::SnapshotRefused(_)
                         | Action::Persist(Persist::Snapshot(_))
+                        | Action::TransferStarted { .. }
+                        | Action::TransferRejected(_)
                 )
             })
             .count();
-        let expected = usize::from(proposal) + usize::from(snapshot_event);
-        assert_eq!(outcomes, expected, "one outcome per proposal or snapshot");
+        let expected =
+            usize::from(proposal) + usize::from(snapshot_event) + usize::from(transfer_event);
+        assert_eq!(
+            outcomes, expected,
+            "one outcome per proposal, snapshot or transfer"
+        );
         let carry = if self.batching && carry >= 128 {
             usize::from(carry - 128) % (self.out.len() + 1)
         } else {
@@ -606,7 +634,10 @@ impl Host {
             Action::SnapshotRefused(_)
             | Action::ProposalAccepted { .. }
             | Action::BatchAccepted { .. }
-            | Action::ProposalRejected(_) => {}
+            | Action::ProposalRejected(_)
+            | Action::TransferStarted { .. }
+            | Action::TransferRejected(_)
+            | Action::TransferAborted { .. } => {}
         }
     }
 
@@ -899,6 +930,11 @@ enum FaultOp {
     },
     /// Retire a node if it is no longer a member anywhere.
     Retire(u8),
+    /// A leadership transfer asked of a node (the leader, or not), to any node.
+    Transfer {
+        node: u8,
+        to: u8,
+    },
 }
 
 /// The `cluster` target: an arbitrary fault schedule over a simulated cluster with the full
@@ -995,6 +1031,9 @@ pub fn cluster(data: &[u8]) {
             }
             FaultOp::Retire(node) => {
                 let _ = sim.retire_if_removed(id(node));
+            }
+            FaultOp::Transfer { node, to } => {
+                let _ = sim.transfer_leadership(id(node), id(to));
             }
         }
     }

@@ -154,7 +154,7 @@
 //! campaign itself. So such candidates cannot take, term after term, the votes the better
 //! candidate needs.
 //!
-//! ## Elections that survive real networks: PreVote and CheckQuorum
+//! ## Elections that survive real networks: PreVote, CheckQuorum, leadership transfer
 //!
 //! Both are on by default ([`Config::pre_vote`], [`Config::check_quorum`]).
 //!
@@ -177,6 +177,14 @@
 //!   elects. A node that leads, or has heard from its leader within `election_ticks`, ignores
 //!   a `RequestVote` of a higher term, term and all: a node that cannot hear the leader cannot
 //!   depose it while the others can.
+//!
+//! **Leadership transfer** (thesis §3.10): [`Event::TransferLeadership`] asks the leader to
+//! hand over to a voter; it answers [`Action::TransferStarted`] or
+//! [`Action::TransferRejected`], refuses proposals while the transfer is under way
+//! ([`ProposeError::TransferInProgress`]), brings the target up to date and sends it
+//! [`Message::TimeoutNow`], on which the target campaigns at once, without PreVote, with vote
+//! requests that leader stickiness lets through. A transfer still under way after an election
+//! timeout ends with [`Action::TransferAborted`].
 //!
 //! The ordering rule is unchanged: a pre-vote persists nothing, and the real campaign persists
 //! its term and vote before its requests leave, as without PreVote. With both off a node
@@ -262,7 +270,7 @@ pub mod sim;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
-pub use action::{Action, Persist, ProposeError, SnapshotError};
+pub use action::{Action, Persist, ProposeError, SnapshotError, TransferError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use entries::{Entries, IntoIter as EntriesIntoIter};
 pub use event::Event;

@@ -20,6 +20,10 @@ pub enum Message<C> {
         last_log_index: LogIndex,
         /// The term of the candidate's last log entry (Raft §5.4.1).
         last_log_term: Term,
+        /// The candidate campaigns because its leader handed leadership over to it
+        /// (`Message::TimeoutNow`, thesis §3.10): voters take the request even while they
+        /// hear from that leader (leader stickiness, `Config::check_quorum`, does not apply).
+        transfer: bool,
     },
     /// The answer to a `RequestVote`.
     RequestVoteResponse {
@@ -37,6 +41,12 @@ pub enum Message<C> {
         last_log_index: LogIndex,
         /// The term of the sender's last log entry.
         last_log_term: Term,
+    },
+    /// Leadership transfer (thesis §3.10): the leader, which has brought the receiver's log up
+    /// to date with its own, tells it to campaign at once, without PreVote.
+    TimeoutNow {
+        /// The leader's term.
+        term: Term,
     },
     /// The answer to a `PreVote`.
     PreVoteResponse {
@@ -192,6 +202,7 @@ impl<C> Message<C> {
             | Message::RequestVoteResponse { term, .. }
             | Message::PreVote { term, .. }
             | Message::PreVoteResponse { term, .. }
+            | Message::TimeoutNow { term }
             | Message::AppendEntries { term, .. }
             | Message::Commit { term, .. }
             | Message::AppendEntriesResponse { term, .. }
@@ -201,13 +212,14 @@ impl<C> Message<C> {
     }
 
     /// True for the requests a candidate or leader sends (`RequestVote`, `PreVote`,
-    /// `AppendEntries`, `Commit`, `InstallSnapshot`), false for the answers. A `Commit` is
-    /// answered only when the follower cannot match it.
+    /// `AppendEntries`, `Commit`, `InstallSnapshot`, `TimeoutNow`), false for the answers. A
+    /// `Commit` is answered only when the follower cannot match it, a `TimeoutNow` never.
     pub fn is_request(&self) -> bool {
         matches!(
             self,
             Message::RequestVote { .. }
                 | Message::PreVote { .. }
+                | Message::TimeoutNow { .. }
                 | Message::AppendEntries { .. }
                 | Message::Commit { .. }
                 | Message::InstallSnapshot { .. }

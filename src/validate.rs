@@ -57,6 +57,7 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
         } => match_term <= term,
         Message::RequestVoteResponse { .. }
         | Message::PreVoteResponse { .. }
+        | Message::TimeoutNow { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
     }

@@ -7,7 +7,8 @@ mod common;
 
 use pureraft::sim::scenarios::{self, Scenario};
 use pureraft::{
-    Action, Config, HardState, Membership, Message, NodeId, Persist, Raft, Restored, Role, Term,
+    Action, Config, HardState, Membership, Message, NodeId, Persist, ProposeError, Raft, Restored,
+    Role, Term, TransferError,
 };
 
 use common::hand::*;
@@ -517,5 +518,247 @@ fn node_rejoining_after_a_long_partition_does_not_depose_the_leader() {
             without.terms >= 10 && without.elections >= 1,
             "seed {seed}: {without:?}"
         );
+    }
+}
+
+// ----- leadership transfer (thesis §3.10) -----
+
+/// The leader of {1, 2, 3} in term 1 with its no-op acknowledged by 2 and 3 (so both hold its
+/// whole log).
+fn caught_up_leader() -> Node {
+    let mut leader = leader_of_three();
+    let (term, last) = (leader.term(), leader.last_index());
+    for peer in [2, 3] {
+        receive(&mut leader, peer, accepted(term, last));
+    }
+    leader
+}
+
+fn transfer(node: &mut Node, to: NodeId) -> Vec<Action<u64>> {
+    node.step(pureraft::Event::TransferLeadership { to })
+}
+
+fn timeout_now(term: Term) -> Message<u64> {
+    Message::TimeoutNow { term }
+}
+
+/// §3.10: to a voter that holds the leader's whole log, `TimeoutNow` goes at once.
+#[test]
+fn transfer_to_an_up_to_date_voter_sends_timeout_now_at_once() {
+    let mut leader = caught_up_leader();
+    let term = leader.term();
+    let actions = transfer(&mut leader, 2);
+    assert_eq!(actions[0], Action::TransferStarted { to: 2 });
+    assert_eq!(sent_to(&actions, 2), vec![timeout_now(term)]);
+    assert!(sent_to(&actions, 3).is_empty());
+    assert_eq!(
+        leader.role(),
+        Role::Leader,
+        "it leads until the target wins"
+    );
+}
+
+/// §3.10: a voter behind the leader is brought up to date first; `TimeoutNow` goes with the
+/// answer that shows it holds the leader's whole log.
+#[test]
+fn transfer_to_a_lagging_voter_catches_it_up_first() {
+    let mut leader = leader_of_three();
+    let (term, last) = (leader.term(), leader.last_index());
+    receive(&mut leader, 3, accepted(term, last));
+    let actions = transfer(&mut leader, 2);
+    assert_eq!(actions[0], Action::TransferStarted { to: 2 });
+    assert!(!sent_to(&actions, 2).contains(&timeout_now(term)));
+    let timeouts = |actions: &[Action<u64>]| {
+        let sent = sent_to(actions, 2);
+        sent.iter().filter(|m| **m == timeout_now(term)).count()
+    };
+    let actions = receive(&mut leader, 2, accepted(term, last));
+    assert_eq!(timeouts(&actions), 1);
+    let actions = receive(&mut leader, 2, accepted(term, last));
+    assert_eq!(timeouts(&actions), 0, "TimeoutNow goes once");
+}
+
+/// §3.10: while a transfer is under way the leader refuses proposals and membership changes,
+/// with an error that names the target.
+#[test]
+fn proposals_and_changes_are_refused_during_a_transfer() {
+    let mut leader = caught_up_leader();
+    transfer(&mut leader, 2);
+    let refused = Action::ProposalRejected(ProposeError::TransferInProgress { to: 2 });
+    assert_eq!(
+        leader.step(pureraft::Event::Propose(7)),
+        vec![refused.clone()]
+    );
+    assert_eq!(
+        leader.step(pureraft::Event::ProposeBatch(vec![7, 8])),
+        vec![refused.clone()]
+    );
+    let change = pureraft::Event::ChangeMembership {
+        change: pureraft::MembershipChange::AddLearner(4),
+        membership_index: leader.membership_index(),
+    };
+    assert_eq!(leader.step(change), vec![refused]);
+}
+
+/// §3.10: a transfer that has not completed within an election timeout is aborted: the host
+/// is told, and the leader accepts proposals again.
+#[test]
+fn transfer_is_aborted_after_an_election_timeout() {
+    let mut leader = caught_up_leader();
+    let (term, last) = (leader.term(), leader.last_index());
+    transfer(&mut leader, 2);
+    let mut aborted_at = None;
+    for tick in 1..=leader.config().election_ticks {
+        let actions = leader.step(pureraft::Event::Tick);
+        receive(&mut leader, 3, accepted(term, last)); // CheckQuorum keeps it leading.
+        if actions.contains(&Action::TransferAborted { to: 2 }) {
+            aborted_at = Some(tick);
+        }
+    }
+    assert_eq!(aborted_at, Some(leader.config().election_ticks));
+    assert_eq!(leader.role(), Role::Leader);
+    let actions = leader.step(pureraft::Event::Propose(7));
+    assert!(matches!(
+        actions[..],
+        [Action::Persist(_), Action::ProposalAccepted { .. }, ..]
+    ));
+}
+
+/// Every impossible transfer is refused with the exact error, and changes nothing.
+#[test]
+fn impossible_transfers_are_refused_with_the_exact_error() {
+    let mut restored = Restored::<u64>::bootstrap([]);
+    restored.membership = Membership {
+        voters: vec![1, 2, 3],
+        outgoing: Vec::new(),
+        learners: vec![4],
+    };
+    let mut leader: Node = Raft::new(config_with_elections(1), restored).unwrap();
+    tick_until_pre_candidate(&mut leader);
+    receive(&mut leader, 2, pre_vote_answer(0, true));
+    receive(&mut leader, 2, grant(1));
+    assert_eq!(leader.role(), Role::Leader);
+    let refused = |leader: &mut Node, to| match &transfer(leader, to)[..] {
+        [Action::TransferRejected(error)] => *error,
+        other => panic!("not refused: {other:?}"),
+    };
+    assert_eq!(refused(&mut leader, 1), TransferError::ToSelf);
+    assert_eq!(refused(&mut leader, 4), TransferError::ToLearner(4));
+    assert_eq!(refused(&mut leader, 9), TransferError::UnknownNode(9));
+    transfer(&mut leader, 2);
+    assert_eq!(refused(&mut leader, 3), TransferError::InProgress { to: 2 });
+
+    let mut follower = member(2, &[1, 2, 3]);
+    receive(&mut follower, 1, append(1, 0, 0, vec![], 0));
+    assert_eq!(
+        refused(&mut follower, 3),
+        TransferError::NotLeader {
+            leader_hint: Some(1)
+        }
+    );
+}
+
+/// §3.10: `TimeoutNow` from its leader makes a voter campaign at once, in the next term,
+/// without PreVote, and its vote requests say they come from a transfer.
+#[test]
+fn timeout_now_makes_a_voter_campaign_at_once_without_pre_vote() {
+    let mut voter = member(2, &[1, 2, 3]);
+    receive(&mut voter, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
+    let actions = receive(&mut voter, 1, timeout_now(1));
+    assert_eq!(
+        (voter.role(), voter.term(), voter.vote()),
+        (Role::Candidate, 2, Some(2))
+    );
+    assert_eq!(
+        hard_states(&actions),
+        vec![HardState {
+            term: 2,
+            vote: Some(2)
+        }]
+    );
+    let request = Message::RequestVote {
+        term: 2,
+        last_log_index: 1,
+        last_log_term: 1,
+        transfer: true,
+    };
+    for peer in [1, 3] {
+        assert_eq!(sent_to(&actions, peer), vec![request.clone()]);
+    }
+}
+
+/// §3.10 with §6.2: a voter in its leader's lease takes a vote request of a transfer (the
+/// leader asked for it), while it ignores any other of a higher term.
+#[test]
+fn transfer_vote_requests_pass_leader_stickiness() {
+    let mut voter = member(3, &[1, 2, 3]);
+    receive(&mut voter, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
+    let mut plain = vote_request(2, 1, 1);
+    assert!(receive(&mut voter, 2, plain.clone()).is_empty());
+    if let Message::RequestVote { transfer, .. } = &mut plain {
+        *transfer = true;
+    }
+    let actions = receive(&mut voter, 2, plain);
+    assert_eq!(vote_answers(&actions, 2), vec![(2, true)]);
+}
+
+/// A learner (or any node that does not vote) told to campaign does nothing.
+#[test]
+fn timeout_now_to_a_learner_is_ignored() {
+    let mut restored = Restored::<u64>::bootstrap([]);
+    restored.membership = Membership {
+        voters: vec![1, 2, 3],
+        outgoing: Vec::new(),
+        learners: vec![4],
+    };
+    let mut learner: Node = Raft::new(config_with_elections(4), restored).unwrap();
+    receive(&mut learner, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
+    let actions = receive(&mut learner, 1, timeout_now(1));
+    assert!(actions.is_empty());
+    assert_eq!((learner.role(), learner.term()), (Role::Follower, 1));
+}
+
+/// §3.10 with §4.3: while joint, leadership can go to a voter of the outgoing configuration
+/// too, once it holds the leader's log.
+#[test]
+fn transfer_works_in_a_joint_configuration() {
+    let mut leader = joint_member(1, &[1, 2, 3], &[1, 4, 5]);
+    tick_until_pre_candidate(&mut leader);
+    receive(&mut leader, 2, pre_vote_answer(0, true));
+    receive(&mut leader, 4, pre_vote_answer(0, true));
+    receive(&mut leader, 2, grant(1));
+    receive(&mut leader, 4, grant(1));
+    assert_eq!(leader.role(), Role::Leader);
+    let last = leader.last_index();
+    let actions = transfer(&mut leader, 5);
+    assert_eq!(actions[0], Action::TransferStarted { to: 5 });
+    let actions = receive(&mut leader, 5, accepted(1, last));
+    assert_eq!(sent_to(&actions, 5), vec![timeout_now(1)]);
+}
+
+/// End to end in the simulator: leadership moves to the voter asked for within an election
+/// timeout, and the cluster commits under its new leader; a transfer to a crashed voter is
+/// aborted and the old leader goes on.
+#[test]
+fn transfer_moves_leadership_in_the_simulator() {
+    use pureraft::sim::{Sim, SimConfig};
+    for seed in 0..10 {
+        let mut sim: Sim<u64> = Sim::new(SimConfig::new(5, seed));
+        let leader = sim.check_one_leader().unwrap();
+        sim.one(1, 5, true).unwrap();
+        let to = leader % 5 + 1;
+        sim.transfer_leadership(leader, to).unwrap();
+        let election_ticks = sim.config().node.election_ticks;
+        let moved = sim.run_until(election_ticks, |sim| sim.believed_leader() == Some(to));
+        assert!(moved, "seed {seed}: {}", sim.describe_nodes());
+        sim.one(2, 5, true).unwrap();
+
+        let crashed = to % 5 + 1;
+        sim.crash(crashed);
+        sim.transfer_leadership(to, crashed).unwrap();
+        sim.run(2 * election_ticks);
+        assert_eq!(sim.believed_leader(), Some(to), "seed {seed}");
+        assert_eq!(sim.stats().transfers_aborted, 1, "seed {seed}");
+        sim.one(3, 4, true).unwrap();
     }
 }

@@ -154,6 +154,7 @@ fn decode_event(raw: (u8, u8, u8)) -> Event<u64> {
                 term,
                 last_log_index: index,
                 last_log_term: term,
+                transfer: b % 2 == 0,
             },
         },
         4 => Event::Receive {

@@ -55,14 +55,15 @@ impl<C: Command> Raft<C> {
         if self.config.pre_vote {
             self.become_pre_candidate(out);
         } else {
-            self.start_campaign(term, out);
+            self.start_campaign(term, false, out);
         }
     }
 
     /// Figure 2, candidates: "On conversion to candidate, start election: increment
     /// currentTerm, vote for self, reset election timer, send RequestVote RPCs to all other
     /// servers" (the voters of the configuration in force, of both while joint).
-    fn start_campaign(&mut self, term: Term, out: &mut Vec<Action<C>>) {
+    /// `transfer`: the campaign a leader asked for (`Message::TimeoutNow`, thesis §3.10).
+    pub(super) fn start_campaign(&mut self, term: Term, transfer: bool, out: &mut Vec<Action<C>>) {
         self.become_candidate(term);
         self.persist_hard_state(out);
         if self.votes.result(self.memberships.current()) == VoteResult::Won {
@@ -74,6 +75,7 @@ impl<C: Command> Raft<C> {
             term,
             last_log_index,
             last_log_term,
+            transfer,
         };
         self.ask_voters(message, out);
     }
@@ -109,7 +111,7 @@ impl<C: Command> Raft<C> {
         self.reset_election_timer();
         if self.votes.result(self.memberships.current()) == VoteResult::Won {
             // The only voter: nobody to ask.
-            self.start_campaign(self.term + 1, out);
+            self.start_campaign(self.term + 1, false, out);
             return;
         }
         let (term, last_log_index, last_log_term) =
@@ -146,7 +148,7 @@ impl<C: Command> Raft<C> {
             return;
         }
         match self.votes.result(membership) {
-            VoteResult::Won => self.start_campaign(self.term + 1, out),
+            VoteResult::Won => self.start_campaign(self.term + 1, false, out),
             VoteResult::Lost => {
                 self.become_follower(self.term, None);
             }

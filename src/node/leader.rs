@@ -132,6 +132,9 @@ impl<C: Command> Raft<C> {
                 _ => return,
             }
         }
+        if self.transfer.is_some() {
+            self.transfer_on_accepted(slot, out);
+        }
         let progress = &self.progress[slot];
         if progress.catching_up && progress.match_index >= self.compaction_target() {
             self.progress[slot].catching_up = false;
@@ -227,6 +230,9 @@ impl<C: Command> Raft<C> {
             return Some(ProposeError::NotLeader {
                 leader_hint: self.leader,
             });
+        }
+        if let Some(transfer) = &self.transfer {
+            return Some(ProposeError::TransferInProgress { to: transfer.to });
         }
         if count == 0 {
             return Some(ProposeError::EmptyBatch);

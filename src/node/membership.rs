@@ -52,6 +52,9 @@ impl<C: Command> Raft<C> {
                 leader_hint: self.leader,
             });
         }
+        if let Some(transfer) = &self.transfer {
+            return Err(ProposeError::TransferInProgress { to: transfer.to });
+        }
         let refuse = |error| Err(ProposeError::Membership(error));
         let current = self.memberships.current_index();
         if membership_index != current {

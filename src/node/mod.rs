@@ -9,6 +9,7 @@ mod follower;
 mod leader;
 mod membership;
 mod snapshot;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use crate::types::{
 use crate::validate::{is_well_formed, validate_restored};
 
 use snapshot::Incoming;
+use transfer::Transfer;
 
 /// One Raft node: a pure state machine driven by [`Raft::step`].
 ///
@@ -76,6 +78,8 @@ pub struct Raft<C> {
     snapshot: Option<Arc<Snapshot>>,
     /// Follower only: the snapshot being received from the leader of `term`, chunk by chunk.
     incoming: Option<Box<Incoming>>,
+    /// While leading: the leadership transfer under way (thesis §3.10).
+    transfer: Option<Transfer>,
 }
 
 impl<C: Command> Raft<C> {
@@ -132,6 +136,7 @@ impl<C: Command> Raft<C> {
             step_start: 0,
             snapshot: snapshot.map(Arc::new),
             incoming: None,
+            transfer: None,
             config,
         };
         raft.reset_election_timer();
@@ -178,6 +183,7 @@ impl<C: Command> Raft<C> {
                 change,
                 membership_index,
             } => self.step_change_membership(change, membership_index, out),
+            Event::TransferLeadership { to } => self.step_transfer_leadership(to, out),
         }
     }
 
@@ -222,6 +228,12 @@ impl<C: Command> Raft<C> {
         self.in_step(out, |raft, out| {
             raft.propose_membership(change, membership_index, out)
         });
+    }
+
+    /// A leadership transfer asked by the host.
+    #[inline(never)]
+    fn step_transfer_leadership(&mut self, to: NodeId, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.transfer_leadership(to, out));
     }
 
     /// Runs one step's `handler`: first notes where the step's actions begin in `out`; last, in
@@ -394,6 +406,9 @@ impl<C: Command> Raft<C> {
                     }
                 }
             }
+            if self.transfer.is_some() {
+                self.transfer_tick(out);
+            }
             self.heartbeat_elapsed += 1;
             if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
@@ -431,6 +446,7 @@ impl<C: Command> Raft<C> {
             self.role = Role::Follower;
             self.votes.clear();
             self.clear_leader_state();
+            self.transfer = None;
         }
         self.set_leader(leader);
         new_term
@@ -473,7 +489,9 @@ impl<C: Command> Raft<C> {
                 // Leader stickiness (thesis §6.2): while we lead, or heard from our leader
                 // within an election timeout, a vote request of a higher term is ignored, term
                 // and all: its sender cannot hear a leader that the rest of the cluster hears.
-                Message::RequestVote { .. } if self.config.check_quorum && self.in_lease() => {
+                Message::RequestVote {
+                    transfer: false, ..
+                } if self.config.check_quorum && self.in_lease() => {
                     return;
                 }
                 _ => {}
@@ -485,6 +503,7 @@ impl<C: Command> Raft<C> {
                 Message::AppendEntries { .. }
                     | Message::Commit { .. }
                     | Message::InstallSnapshot { .. }
+                    | Message::TimeoutNow { .. }
             );
             let leader = from_leader.then_some(from);
             if self.become_follower(term, leader) {
@@ -511,6 +530,7 @@ impl<C: Command> Raft<C> {
             Message::PreVote { .. } | Message::PreVoteResponse { .. } => {
                 self.receive_pre_vote(from, term, message, out)
             }
+            Message::TimeoutNow { .. } => self.handle_timeout_now(out),
             Message::AppendEntries {
                 prev_log_index,
                 prev_log_term,
@@ -661,6 +681,7 @@ impl<C: Command> Raft<C> {
             Message::RequestVoteResponse { .. }
             | Message::PreVote { .. }
             | Message::PreVoteResponse { .. }
+            | Message::TimeoutNow { .. }
             | Message::AppendEntriesResponse { .. }
             | Message::InstallSnapshotResponse { .. } => {}
         }
@@ -756,5 +777,9 @@ impl<C: Command> Raft<C> {
             }
             Role::Follower => debug_assert!(self.progress.is_empty()),
         }
+        debug_assert!(
+            self.transfer.is_none() || self.role == Role::Leader,
+            "only a leader transfers"
+        );
     }
 }

@@ -44,6 +44,9 @@ pub struct Faults {
     /// joint configuration, leave a joint configuration. A removed node is retired, some of
     /// the time, once no configuration counts on it.
     pub membership_per_million: u32,
+    /// Leadership transfers a host asks of the leader, to a random voter of its
+    /// configuration (itself included, which it must refuse), per million ticks.
+    pub transfer_per_million: u32,
 }
 
 impl Faults {
@@ -62,6 +65,7 @@ impl Faults {
             outage_per_million: 0,
             outage_ticks: 0,
             membership_per_million: 0,
+            transfer_per_million: 0,
         }
     }
 
@@ -109,6 +113,8 @@ impl Faults {
             outage_per_million: 0,
             outage_ticks: 0,
             membership_per_million: 0,
+            // About one every 5,000 ticks.
+            transfer_per_million: 200,
         }
     }
 }
@@ -182,6 +188,19 @@ impl Sim<u64> {
         }
         if self.chance(faults.membership_per_million) {
             self.chaos_membership_change();
+        }
+        if self.chance(faults.transfer_per_million) {
+            // A host asks the leader to hand leadership to a random voter: refused or not,
+            // completed or aborted, the invariants must hold.
+            if let Some(leader) = self.believed_leader() {
+                let voters = self
+                    .raft(leader)
+                    .map(|raft| raft.membership().voters.clone())
+                    .unwrap_or_default();
+                if let Some(&to) = self.pick(&voters) {
+                    let _ = self.transfer_leadership(leader, to);
+                }
+            }
         }
         if self.chance(faults.propose_per_million) {
             if let Some(id) = self.believed_leader() {

@@ -507,7 +507,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 self.on_leader_message(id, term, durable_log)?;
                 self.check_reported_commit(id, *leader_commit, durable_log)?;
             }
-            Message::InstallSnapshot { .. } => self.on_leader_message(id, term, durable_log)?,
+            Message::InstallSnapshot { .. } | Message::TimeoutNow { .. } => {
+                self.on_leader_message(id, term, durable_log)?
+            }
             // Thesis §9.6: a pre-vote raises no term, so what it sends carries the durable one.
             Message::PreVote { term, .. } | Message::PreVoteResponse { term, .. }
                 if *term != durable_hard_state.term =>

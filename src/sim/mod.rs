@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
-use crate::action::{Action, Persist, ProposeError, SnapshotError};
+use crate::action::{Action, Persist, ProposeError, SnapshotError, TransferError};
 use crate::config::Config;
 use crate::event::Event;
 use crate::membership::{Membership, MembershipChange};
@@ -123,6 +123,20 @@ pub enum SimEvent {
         node: NodeId,
         /// Its term.
         term: Term,
+    },
+    /// Leader `from` started handing leadership over to `to` (thesis §3.10).
+    TransferStarted {
+        /// The leader.
+        from: NodeId,
+        /// The voter leadership goes to.
+        to: NodeId,
+    },
+    /// Leader `from`'s transfer to `to` did not complete within an election timeout.
+    TransferAborted {
+        /// The leader, still leading.
+        from: NodeId,
+        /// The voter leadership was to go to.
+        to: NodeId,
     },
     /// `node` crashed after carrying out `executed` of the `batch` actions of its last step
     /// (`executed == batch` for a crash between steps).
@@ -270,6 +284,10 @@ pub struct SimStats {
     pub partitions: u64,
     /// Leader elections observed.
     pub elections: u64,
+    /// Leadership transfers started (`Event::TransferLeadership` accepted).
+    pub transfers_started: u64,
+    /// Leadership transfers that timed out.
+    pub transfers_aborted: u64,
     /// Invariant checks run.
     pub invariant_checks: u64,
     /// Snapshots taken by hosts.
@@ -409,6 +427,8 @@ pub struct Sim<C> {
     outage: Option<(NodeId, u64)>,
     /// Why the last step that refused a proposal or a membership change refused it.
     last_refusal: Option<ProposeError>,
+    /// The refusal of the last transfer asked, if it was refused.
+    last_transfer_refusal: Option<TransferError>,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
     /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
@@ -437,6 +457,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             last_planned_crash: None,
             outage: None,
             last_refusal: None,
+            last_transfer_refusal: None,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
             debug_trace: VecDeque::new(),
@@ -787,6 +808,21 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     .clone()
                     .unwrap_or(ProposeError::NotLeader { leader_hint: None }))
             }
+        }
+    }
+
+    /// Asks node `id` (if up) to hand leadership over to `to` (`Event::TransferLeadership`).
+    /// Answers how it refused, if it did (a down node answers `NotLeader`).
+    pub fn transfer_leadership(&mut self, id: NodeId, to: NodeId) -> Result<(), TransferError> {
+        let position = self.position(id);
+        if self.nodes[position].raft.is_none() {
+            return Err(TransferError::NotLeader { leader_hint: None });
+        }
+        self.last_transfer_refusal = None;
+        self.step_node(position, Event::TransferLeadership { to });
+        match self.last_transfer_refusal.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
     }
 
@@ -1238,6 +1274,12 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         }) {
             self.last_refusal = Some(refusal);
         }
+        if let Some(refusal) = actions[start..].iter().find_map(|action| match action {
+            Action::TransferRejected(error) => Some(*error),
+            _ => None,
+        }) {
+            self.last_transfer_refusal = Some(refusal);
+        }
         self.note_configurations(id, &actions[start..]);
         // A batching host learns the outcome of a proposal from the step's answer, whether or
         // not it carries it out now.
@@ -1542,9 +1584,18 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     node.applied[slot] = Some((entry.term, entry.payload));
                 }
             }
+            Action::TransferStarted { to } => {
+                self.stats.transfers_started += 1;
+                self.note(SimEvent::TransferStarted { from: id, to });
+            }
+            Action::TransferAborted { to } => {
+                self.stats.transfers_aborted += 1;
+                self.note(SimEvent::TransferAborted { from: id, to });
+            }
             Action::ProposalAccepted { .. }
             | Action::BatchAccepted { .. }
-            | Action::ProposalRejected(_) => {}
+            | Action::ProposalRejected(_)
+            | Action::TransferRejected(_) => {}
         }
         None
     }
@@ -1688,6 +1739,8 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             SimEvent::MembershipCommitted { index, membership } => {
                 picture.membership_committed(now, *index, membership)
             }
+            &SimEvent::TransferStarted { from, to } => picture.transfer_started(now, from, to),
+            &SimEvent::TransferAborted { from, to } => picture.transfer_aborted(now, from, to),
         }
     }
 

@@ -98,6 +98,7 @@ enum MarkKind {
     Retired,
     MembershipProposed,
     MembershipCommitted,
+    Transfer,
 }
 
 impl MarkKind {
@@ -110,6 +111,7 @@ impl MarkKind {
             MarkKind::Retired => "retire",
             MarkKind::MembershipProposed => "config-proposed",
             MarkKind::MembershipCommitted => "config-committed",
+            MarkKind::Transfer => "transfer",
         }
     }
 }
@@ -228,6 +230,18 @@ impl Picture {
     pub(crate) fn node_added(&mut self, now: u64, node: NodeId) {
         let title = format!("tick {now}: node {node} started empty, to join");
         self.mark(now, Some(node), MarkKind::NodeAdded, title);
+    }
+
+    /// Leader `from` starts handing leadership to `to` (thesis §3.10).
+    pub(crate) fn transfer_started(&mut self, now: u64, from: NodeId, to: NodeId) {
+        let title = format!("tick {now}: leader {from} hands leadership over to node {to}");
+        self.mark(now, Some(from), MarkKind::Transfer, title);
+    }
+
+    /// Leader `from`'s transfer to `to` timed out; it still leads.
+    pub(crate) fn transfer_aborted(&mut self, now: u64, from: NodeId, to: NodeId) {
+        let title = format!("tick {now}: leader {from}'s transfer to node {to} timed out");
+        self.mark(now, Some(from), MarkKind::Transfer, title);
     }
 
     pub(crate) fn retired(&mut self, now: u64, node: NodeId) {
@@ -496,6 +510,7 @@ impl Canvas {
             ("config-committed", "configuration committed"),
             ("added", "node added"),
             ("retire", "node retired"),
+            ("transfer", "leadership transfer"),
         ];
         for (class, label) in shapes {
             self.shape(class, x + 5.0, y + 5.0, 5.0, None);
@@ -829,6 +844,7 @@ const STYLE: &str = "<style>\
 .mark.config-proposed{fill:#9467bd;stroke:#fff;stroke-width:.8}\
 .mark.config-committed{stroke:#9467bd;stroke-width:1.5;stroke-dasharray:3 2}\
 .mark.added{fill:#17becf;stroke:#fff;stroke-width:.8}\
+.mark.transfer{fill:#e377c2;stroke:#fff;stroke-width:.8}\
 .mark.retire{fill:#000;stroke:#fff;stroke-width:.8}\
 .axis line{stroke:#333}\
 </style>";

@@ -95,6 +95,7 @@ pub fn vote_request(term: Term, last_log_index: LogIndex, last_log_term: Term) -
         term,
         last_log_index,
         last_log_term,
+        transfer: false,
     }
 }
 
