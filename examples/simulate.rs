@@ -431,8 +431,11 @@ fn run(args: &Args) -> Result<(), String> {
         }
         if tick % report_every == 0 {
             let (everywhere, anywhere) = sim.applied_range();
+            let stats = sim.stats();
             say!(
-                "[tick {tick:>7}] progress: {anywhere} entries committed, {everywhere} applied on every running node"
+                "[tick {tick:>7}] progress: {anywhere} entries committed, {everywhere} applied on every running node; reads: {} ready, {} failed so far",
+                stats.reads_ready,
+                stats.reads_failed
             );
         }
     }
@@ -461,6 +464,13 @@ fn run(args: &Args) -> Result<(), String> {
     say!("  entries committed      {}", sim.committed().len());
     say!("  commands proposed      {}", next_command - 1);
     say!("  elections              {}", stats.elections);
+    say!(
+        "  reads                  {} asked, {} ready (each read index checked against every \
+         write committed before it was asked), {} failed (to retry)",
+        stats.reads_asked,
+        stats.reads_ready,
+        stats.reads_failed
+    );
     say!(
         "  leadership transfers   {} started ({} by the host at mid-run), {} timed out",
         stats.transfers_started,

@@ -9,7 +9,8 @@
 //!
 //! NAME is one of `commit3_b1`, `commit3_b64`, `commit5_b64`, `tick_idle`, `elect3`,
 //! `elect3_prevote` (`elect3` with PreVote and CheckQuorum on; every other workload has them
-//! off, as the peers do). OPS is
+//! off, as the peers do), `read_index` (reads served by a 3-node leader, 64 per round of
+//! leader checks). OPS is
 //! rounded up to a whole batch (64 entries for the `_b64` workloads, 1024 ticks for
 //! `tick_idle`). The fixed-work mode prints `OPS name=... ops=... unit=... <stats>`. The timed
 //! mode prints `RUN name=... run=i value=... unit=... <stats>` per run, then

@@ -61,6 +61,22 @@ pub enum Action<C> {
     InstallSnapshot(Arc<Snapshot>),
     /// The `Event::SnapshotTaken` of this step was refused; nothing changed.
     SnapshotRefused(SnapshotError),
+    /// The read `context` (`Event::Read`) may be served once the host's state machine has
+    /// applied every entry up to `index`: what it reads then reflects every write committed
+    /// before the read arrived.
+    ReadReady {
+        /// The host's id for the read.
+        context: u64,
+        /// The read index.
+        index: LogIndex,
+    },
+    /// The read `context` cannot be served here or now; retry it (see the error).
+    ReadFailed {
+        /// The host's id for the read.
+        context: u64,
+        /// Why.
+        error: ReadError,
+    },
     /// The `Event::TransferLeadership` of this step started: until it ends, proposals are
     /// refused.
     TransferStarted {
@@ -76,6 +92,47 @@ pub enum Action<C> {
         to: NodeId,
     },
 }
+
+/// Why a read (`Event::Read`) could not be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The node knows no leader (it campaigns, or has not heard from one): retry later.
+    NoLeader,
+    /// The leader lost its leadership before it could confirm it (or the leader a follower
+    /// forwarded the read to refused it): retry at the new leader.
+    LeadershipLost {
+        /// The leader this node now knows, if any.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader is handing leadership over to `to`: retry there once it leads.
+    TransferInProgress {
+        /// Where leadership goes.
+        to: NodeId,
+    },
+    /// Leadership could not be confirmed within two election timeouts (a partition, most
+    /// likely): retry.
+    Timeout,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NoLeader => write!(f, "no leader known"),
+            ReadError::LeadershipLost {
+                leader_hint: Some(leader),
+            } => write!(f, "leadership lost; node {leader} leads"),
+            ReadError::LeadershipLost { leader_hint: None } => write!(f, "leadership lost"),
+            ReadError::TransferInProgress { to } => {
+                write!(f, "leadership is being handed over to node {to}")
+            }
+            ReadError::Timeout => write!(f, "leadership not confirmed in time"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
 
 /// Why an `Event::TransferLeadership` was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -43,6 +43,17 @@ pub enum Event<C> {
         /// The index of the configuration it applies to.
         membership_index: LogIndex,
     },
+    /// A client's linearizable read (ReadIndex, thesis §6.4). `context` is the host's id for
+    /// it. The node answers, in this step or a later one, exactly once: `ReadReady { context,
+    /// index }`, after which the host serves the read from its state machine as soon as it has
+    /// applied up to `index`; or `ReadFailed { context, error }`, after which the host retries
+    /// (at the leader the error names, if any). A leader answers once an entry of its term is
+    /// committed and one round of `LeaderCheck`s (shared by every read that arrived before it)
+    /// confirms it still leads; a follower forwards the read to its leader.
+    Read {
+        /// The host's id for the read.
+        context: u64,
+    },
     /// The host asks the leader to hand leadership over to voter `to` (thesis §3.10). The
     /// answer, in the same step's output, is one `TransferStarted` or one `TransferRejected`.
     /// Once started, the leader refuses proposals and membership changes

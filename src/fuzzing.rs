@@ -194,6 +194,29 @@ enum FuzzEvent {
     Transfer {
         to: u8,
     },
+    /// A client's read.
+    Read(u8),
+    ReadIndex {
+        from: u8,
+        term: i8,
+        context: u8,
+    },
+    ReadIndexResponse {
+        from: u8,
+        term: i8,
+        context: u8,
+        index: Option<i8>,
+    },
+    LeaderCheck {
+        from: u8,
+        term: i8,
+        round: u8,
+    },
+    LeaderCheckResponse {
+        from: u8,
+        term: i8,
+        round: u8,
+    },
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -246,6 +269,55 @@ impl FuzzEvent {
                     term: near(term, t),
                     last_log_index: near(last, last_index),
                     last_log_term: near(node.last_term(), last_term),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::Read(context) => Event::Read {
+                context: u64::from(context),
+            },
+            FuzzEvent::ReadIndex {
+                from,
+                term: t,
+                context,
+            } => {
+                let message = Message::ReadIndex {
+                    term: near(term, t),
+                    context: u64::from(context),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::ReadIndexResponse {
+                from,
+                term: t,
+                context,
+                index,
+            } => {
+                let message = Message::ReadIndexResponse {
+                    term: near(term, t),
+                    context: u64::from(context),
+                    index: index.map(|delta| near(node.commit_index(), delta)),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::LeaderCheck {
+                from,
+                term: t,
+                round,
+            } => {
+                let message = Message::LeaderCheck {
+                    term: near(term, t),
+                    round: u64::from(round),
+                };
+                receive(from, message)
+            }
+            FuzzEvent::LeaderCheckResponse {
+                from,
+                term: t,
+                round,
+            } => {
+                let message = Message::LeaderCheckResponse {
+                    term: near(term, t),
+                    round: u64::from(round),
                 };
                 receive(from, message)
             }
@@ -637,7 +709,9 @@ impl Host {
             | Action::ProposalRejected(_)
             | Action::TransferStarted { .. }
             | Action::TransferRejected(_)
-            | Action::TransferAborted { .. } => {}
+            | Action::TransferAborted { .. }
+            | Action::ReadReady { .. }
+            | Action::ReadFailed { .. } => {}
         }
     }
 
@@ -935,6 +1009,8 @@ enum FaultOp {
         node: u8,
         to: u8,
     },
+    /// A client's read at a node (the leader, or not).
+    Read(u8),
 }
 
 /// The `cluster` target: an arbitrary fault schedule over a simulated cluster with the full
@@ -1034,6 +1110,9 @@ pub fn cluster(data: &[u8]) {
             }
             FaultOp::Transfer { node, to } => {
                 let _ = sim.transfer_leadership(id(node), id(to));
+            }
+            FaultOp::Read(node) => {
+                sim.read(id(node));
             }
         }
     }

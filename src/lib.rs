@@ -192,6 +192,22 @@
 //! partitions of `sim::scenarios` (a deaf leader, a follower cut from the leader only, a
 //! bridge node, a paused leader, a node back from a long partition) with and without them.
 //!
+//! ## Linearizable reads: ReadIndex
+//!
+//! [`Event::Read`] asks for a linearizable read (thesis §6.4) with the host's `context`, and
+//! is answered exactly once, in that step or a later one: [`Action::ReadReady`] with a read
+//! index, after which the host serves the read from its state machine as soon as it has
+//! applied up to that index; or [`Action::ReadFailed`] with a [`ReadError`], after which the
+//! host retries (no leader known, leadership lost, a transfer under way, or no confirmation
+//! within two election timeouts). A leader serves reads only once an entry of its own term is
+//! committed; it then gives the reads without a round the commit index as their read index and
+//! sends `Message::LeaderCheck` to its voters; a majority of answers (both majorities while
+//! joint) confirms that no other leader was elected meanwhile, and answers every read of that
+//! round: one round serves every read that arrived before it started, and a read that arrives
+//! during a round waits for the next. A lost check is sent again at the next heartbeat. A
+//! follower forwards its reads to its leader (`Message::ReadIndex`) and answers with the read
+//! index the leader returns. Lease reads, which skip the round, are not offered yet.
+//!
 //! ## Peers are untrusted
 //!
 //! Anything a peer sends, stale, duplicated, reordered, malformed, from an unknown id or with
@@ -270,7 +286,7 @@ pub mod sim;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
-pub use action::{Action, Persist, ProposeError, SnapshotError, TransferError};
+pub use action::{Action, Persist, ProposeError, ReadError, SnapshotError, TransferError};
 pub use config::{Config, ConfigError, ELECTION_TICKS_MAX};
 pub use entries::{Entries, IntoIter as EntriesIntoIter};
 pub use event::Event;

@@ -48,6 +48,39 @@ pub enum Message<C> {
         /// The leader's term.
         term: Term,
     },
+    /// ReadIndex (thesis §6.4): a follower forwards a client's read to its leader.
+    ReadIndex {
+        /// The follower's term.
+        term: Term,
+        /// The host's id for the read, handed back in the answer.
+        context: u64,
+    },
+    /// The leader's answer to a `ReadIndex`: the read index once its leadership is confirmed
+    /// (the follower serves the read once it has applied up to it), or `None` if it could not
+    /// serve it (it does not lead, lost leadership, or a transfer is under way).
+    ReadIndexResponse {
+        /// The leader's term.
+        term: Term,
+        /// The context of the `ReadIndex` this answers.
+        context: u64,
+        /// The read index, or `None` for a read that must be retried.
+        index: Option<LogIndex>,
+    },
+    /// ReadIndex (thesis §6.4): the leader asks its voters to confirm that it still leads, for
+    /// the reads that arrived before this round.
+    LeaderCheck {
+        /// The leader's term.
+        term: Term,
+        /// The round, counted by the leader within its term.
+        round: u64,
+    },
+    /// A voter confirms that the sender of `LeaderCheck` leads its term.
+    LeaderCheckResponse {
+        /// The voter's term.
+        term: Term,
+        /// The round confirmed.
+        round: u64,
+    },
     /// The answer to a `PreVote`.
     PreVoteResponse {
         /// The voter's current term. A refusal of a higher term than the asker's makes the
@@ -203,6 +236,10 @@ impl<C> Message<C> {
             | Message::PreVote { term, .. }
             | Message::PreVoteResponse { term, .. }
             | Message::TimeoutNow { term }
+            | Message::ReadIndex { term, .. }
+            | Message::ReadIndexResponse { term, .. }
+            | Message::LeaderCheck { term, .. }
+            | Message::LeaderCheckResponse { term, .. }
             | Message::AppendEntries { term, .. }
             | Message::Commit { term, .. }
             | Message::AppendEntriesResponse { term, .. }
@@ -220,6 +257,8 @@ impl<C> Message<C> {
             Message::RequestVote { .. }
                 | Message::PreVote { .. }
                 | Message::TimeoutNow { .. }
+                | Message::ReadIndex { .. }
+                | Message::LeaderCheck { .. }
                 | Message::AppendEntries { .. }
                 | Message::Commit { .. }
                 | Message::InstallSnapshot { .. }

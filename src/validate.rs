@@ -58,6 +58,10 @@ pub(crate) fn is_well_formed<C>(message: &Message<C>) -> bool {
         Message::RequestVoteResponse { .. }
         | Message::PreVoteResponse { .. }
         | Message::TimeoutNow { .. }
+        | Message::ReadIndex { .. }
+        | Message::ReadIndexResponse { .. }
+        | Message::LeaderCheck { .. }
+        | Message::LeaderCheckResponse { .. }
         | Message::AppendEntriesResponse { .. }
         | Message::InstallSnapshotResponse { .. } => true,
     }

@@ -194,7 +194,15 @@ fn the_picture_shows_what_the_run_did() {
 #[test]
 fn a_window_draws_only_its_ticks() {
     let (sim, timeline) = faulty_run(4, 3_000);
-    let (from, to) = (1_000, 2_000);
+    // A window of 1,000 ticks around the first election after tick 1,000, so that it holds
+    // one whatever the run.
+    let election = timeline
+        .iter()
+        .find_map(|(at, event)| {
+            matches!(event, SimEvent::LeaderElected { .. } if *at >= 1_000).then_some(*at)
+        })
+        .expect("an election after tick 1,000");
+    let (from, to) = (election - 500, election + 500);
     let svg = sim.svg(Some((from, to)));
     let document = Document::parse(&svg).expect("well-formed SVG");
     let root = document.root_element();

@@ -485,6 +485,9 @@ impl<C: Command> Raft<C> {
         let previous = self.commit_index;
         self.commit_index = candidate;
         self.apply_committed(out);
+        if self.reads.is_some() {
+            self.advance_reads(out);
+        }
         for slot in 0..self.progress.len() {
             self.maybe_send_commit(slot, out);
         }

@@ -8,6 +8,7 @@ mod candidate;
 mod follower;
 mod leader;
 mod membership;
+mod read;
 mod snapshot;
 mod transfer;
 
@@ -28,6 +29,7 @@ use crate::types::{
 };
 use crate::validate::{is_well_formed, validate_restored};
 
+use read::Reads;
 use snapshot::Incoming;
 use transfer::Transfer;
 
@@ -80,6 +82,9 @@ pub struct Raft<C> {
     incoming: Option<Box<Incoming>>,
     /// While leading: the leadership transfer under way (thesis §3.10).
     transfer: Option<Transfer>,
+    /// Reads held (ReadIndex, thesis §6.4): a leader's, waiting for confirmation, or a
+    /// follower's, forwarded to its leader. `None` until the first read.
+    reads: Option<Box<Reads>>,
 }
 
 impl<C: Command> Raft<C> {
@@ -137,6 +142,7 @@ impl<C: Command> Raft<C> {
             snapshot: snapshot.map(Arc::new),
             incoming: None,
             transfer: None,
+            reads: None,
             config,
         };
         raft.reset_election_timer();
@@ -184,6 +190,7 @@ impl<C: Command> Raft<C> {
                 membership_index,
             } => self.step_change_membership(change, membership_index, out),
             Event::TransferLeadership { to } => self.step_transfer_leadership(to, out),
+            Event::Read { context } => self.step_read(context, out),
         }
     }
 
@@ -230,6 +237,12 @@ impl<C: Command> Raft<C> {
         });
     }
 
+    /// A client's read.
+    #[inline(never)]
+    fn step_read(&mut self, context: u64, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.read(context, out));
+    }
+
     /// A leadership transfer asked by the host.
     #[inline(never)]
     fn step_transfer_leadership(&mut self, to: NodeId, out: &mut Vec<Action<C>>) {
@@ -246,6 +259,9 @@ impl<C: Command> Raft<C> {
     ) {
         self.step_start = out.len();
         handler(self, out);
+        if self.reads.is_some() && self.role != Role::Leader {
+            self.after_step_reads(out);
+        }
         #[cfg(debug_assertions)]
         self.check_invariants();
     }
@@ -409,10 +425,16 @@ impl<C: Command> Raft<C> {
             if self.transfer.is_some() {
                 self.transfer_tick(out);
             }
+            if self.reads.is_some() {
+                self.leader_reads_tick(out);
+            }
             self.heartbeat_elapsed += 1;
             if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_heartbeat(out);
+                if self.reads.is_some() {
+                    self.resend_leader_checks(out);
+                }
             }
         } else {
             self.election_elapsed += 1;
@@ -504,6 +526,7 @@ impl<C: Command> Raft<C> {
                     | Message::Commit { .. }
                     | Message::InstallSnapshot { .. }
                     | Message::TimeoutNow { .. }
+                    | Message::LeaderCheck { .. }
             );
             let leader = from_leader.then_some(from);
             if self.become_follower(term, leader) {
@@ -531,6 +554,26 @@ impl<C: Command> Raft<C> {
                 self.receive_pre_vote(from, term, message, out)
             }
             Message::TimeoutNow { .. } => self.handle_timeout_now(out),
+            Message::ReadIndex { context, .. } => self.handle_read_index(from, context, out),
+            Message::ReadIndexResponse { context, index, .. } => {
+                self.handle_read_index_response(from, context, index, out)
+            }
+            Message::LeaderCheck { round, .. } => {
+                // Like a heartbeat: the leader of our term; confirm it.
+                if self.follow(from) {
+                    let message = Message::LeaderCheckResponse {
+                        term: self.term,
+                        round,
+                    };
+                    self.send(from, message, out);
+                }
+            }
+            Message::LeaderCheckResponse { round, .. } => {
+                if let Some(slot) = self.peer_slot(from).filter(|_| self.role == Role::Leader) {
+                    self.progress[slot].active = true;
+                    self.handle_leader_check_response(from, round, out);
+                }
+            }
             Message::AppendEntries {
                 prev_log_index,
                 prev_log_term,
@@ -678,10 +721,29 @@ impl<C: Command> Raft<C> {
                 };
                 self.send_snapshot_response(from, chunk.meta.last_index, outcome, out);
             }
+            // A leader of an old term learns ours, and steps down.
+            Message::LeaderCheck { round, .. } => {
+                let message = Message::LeaderCheckResponse {
+                    term: self.term,
+                    round: *round,
+                };
+                self.send(from, message, out);
+            }
+            // A follower behind in terms learns ours, and that its read must be retried.
+            Message::ReadIndex { context, .. } => {
+                let message = Message::ReadIndexResponse {
+                    term: self.term,
+                    context: *context,
+                    index: None,
+                };
+                self.send(from, message, out);
+            }
             Message::RequestVoteResponse { .. }
             | Message::PreVote { .. }
             | Message::PreVoteResponse { .. }
             | Message::TimeoutNow { .. }
+            | Message::ReadIndexResponse { .. }
+            | Message::LeaderCheckResponse { .. }
             | Message::AppendEntriesResponse { .. }
             | Message::InstallSnapshotResponse { .. } => {}
         }

@@ -47,6 +47,9 @@ pub struct Faults {
     /// Leadership transfers a host asks of the leader, to a random voter of its
     /// configuration (itself included, which it must refuse), per million ticks.
     pub transfer_per_million: u32,
+    /// Linearizable reads a client asks of a random running node (leader or not), per million
+    /// ticks; the checker holds each answer to every write committed before it was asked.
+    pub read_per_million: u32,
 }
 
 impl Faults {
@@ -66,6 +69,7 @@ impl Faults {
             outage_ticks: 0,
             membership_per_million: 0,
             transfer_per_million: 0,
+            read_per_million: 0,
         }
     }
 
@@ -115,6 +119,8 @@ impl Faults {
             membership_per_million: 0,
             // About one every 5,000 ticks.
             transfer_per_million: 200,
+            // About one every 10 ticks, at a random node.
+            read_per_million: 100_000,
         }
     }
 }
@@ -188,6 +194,11 @@ impl Sim<u64> {
         }
         if self.chance(faults.membership_per_million) {
             self.chaos_membership_change();
+        }
+        if self.chance(faults.read_per_million) {
+            if let Some(id) = self.random_node(|sim, id| sim.is_up(id)) {
+                self.read(id);
+            }
         }
         if self.chance(faults.transfer_per_million) {
             // A host asks the leader to hand leadership to a random voter: refused or not,

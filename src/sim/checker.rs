@@ -126,6 +126,11 @@ pub(crate) struct Checker<C> {
     /// One vote per term across restarts: the candidate each (voter, term) granted.
     grants: HashMap<(NodeId, Term), NodeId>,
     pub(crate) nodes: HashMap<NodeId, NodeGhost>,
+    /// Linearizable reads: for each read a host asked of a node and that is not answered yet,
+    /// the highest index the checker had seen committed when it was asked. Every write
+    /// committed before a read is asked must be in what it reads: its read index may not be
+    /// below that.
+    reads: HashMap<(NodeId, u64), LogIndex>,
     /// How many checks ran.
     pub(crate) checks: u64,
 }
@@ -157,6 +162,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             states: Vec::new(),
             grants: HashMap::new(),
             nodes,
+            reads: HashMap::new(),
             checks: 0,
         }
     }
@@ -196,6 +202,44 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             .get(&node)
             .and_then(|ghost| ghost.durable_configs.last())
             .is_some_and(|(_, membership)| membership.contains(id))
+    }
+
+    /// The host asked node `id` for read `context`.
+    pub(crate) fn on_read_asked(&mut self, id: NodeId, context: u64) -> Result<(), Violation> {
+        let committed = self.committed.len() as LogIndex;
+        match self.reads.insert((id, context), committed) {
+            None => Ok(()),
+            Some(_) => Err(format!("read {context} asked of node {id} twice")),
+        }
+    }
+
+    /// Node `id` answered read `context` with a read index (`Some`) or a failure (`None`):
+    /// it must be a read asked of it and not answered yet, and a read index must cover every
+    /// entry committed before the read was asked (no stale read).
+    pub(crate) fn on_read_answered(
+        &mut self,
+        id: NodeId,
+        context: u64,
+        index: Option<LogIndex>,
+    ) -> Result<(), Violation> {
+        self.checks += 1;
+        let Some(committed_when_asked) = self.reads.remove(&(id, context)) else {
+            return Err(format!(
+                "node {id} answered read {context}, not asked of it or answered already"
+            ));
+        };
+        match index {
+            Some(index) if index < committed_when_asked => Err(format!(
+                "stale read: node {id} gave read {context} index {index}, but index \
+                 {committed_when_asked} was committed before it was asked"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Node `id` went down: the reads asked of it die with its host's requests.
+    pub(crate) fn on_down(&mut self, id: NodeId) {
+        self.reads.retain(|&(node, _), _| node != id);
     }
 
     /// Node `id` was started empty, to join the cluster.
@@ -507,9 +551,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 self.on_leader_message(id, term, durable_log)?;
                 self.check_reported_commit(id, *leader_commit, durable_log)?;
             }
-            Message::InstallSnapshot { .. } | Message::TimeoutNow { .. } => {
-                self.on_leader_message(id, term, durable_log)?
-            }
+            Message::InstallSnapshot { .. }
+            | Message::TimeoutNow { .. }
+            | Message::LeaderCheck { .. } => self.on_leader_message(id, term, durable_log)?,
             // Thesis §9.6: a pre-vote raises no term, so what it sends carries the durable one.
             Message::PreVote { term, .. } | Message::PreVoteResponse { term, .. }
                 if *term != durable_hard_state.term =>

@@ -284,6 +284,13 @@ pub struct SimStats {
     pub partitions: u64,
     /// Leader elections observed.
     pub elections: u64,
+    /// Reads asked (`Event::Read`).
+    pub reads_asked: u64,
+    /// Reads answered with a read index (`Action::ReadReady`), each checked against every
+    /// write committed before it was asked.
+    pub reads_ready: u64,
+    /// Reads answered with `Action::ReadFailed`.
+    pub reads_failed: u64,
     /// Leadership transfers started (`Event::TransferLeadership` accepted).
     pub transfers_started: u64,
     /// Leadership transfers that timed out.
@@ -429,6 +436,8 @@ pub struct Sim<C> {
     last_refusal: Option<ProposeError>,
     /// The refusal of the last transfer asked, if it was refused.
     last_transfer_refusal: Option<TransferError>,
+    /// The context of the last read asked.
+    next_read_context: u64,
     trace: DefaultHasher,
     scratch: Vec<Action<C>>,
     /// The last steps, printed on failure when `PURERAFT_SIM_TRACE=n` asks for n of them.
@@ -458,6 +467,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             outage: None,
             last_refusal: None,
             last_transfer_refusal: None,
+            next_read_context: 0,
             trace: DefaultHasher::new(),
             scratch: Vec::new(),
             debug_trace: VecDeque::new(),
@@ -809,6 +819,22 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     .unwrap_or(ProposeError::NotLeader { leader_hint: None }))
             }
         }
+    }
+
+    /// A client asks node `id` (if up) for a linearizable read (`Event::Read`), with a new
+    /// context. The answer comes as the node's `ReadReady` or `ReadFailed`, in this step or a
+    /// later one, and the checker holds a read index to every write committed before now.
+    /// Answers the context, or `None` if the node is down.
+    pub fn read(&mut self, id: NodeId) -> Option<u64> {
+        let position = self.position(id);
+        self.nodes[position].raft.as_ref()?;
+        self.next_read_context += 1;
+        let context = self.next_read_context;
+        let result = self.checker.on_read_asked(id, context);
+        self.check(result);
+        self.stats.reads_asked += 1;
+        self.step_node(position, Event::Read { context });
+        Some(context)
     }
 
     /// Asks node `id` (if up) to hand leadership over to `to` (`Event::TransferLeadership`).
@@ -1402,6 +1428,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         self.nodes[position].raft = None;
         self.nodes[position].out.clear();
         self.network.drop_inbox(id);
+        self.checker.on_down(id);
         self.stats.crashes += 1;
         let commit = self.picture_commit(id);
         self.picture.observe(id, self.now, LaneState::Down, commit);
@@ -1583,6 +1610,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     }
                     node.applied[slot] = Some((entry.term, entry.payload));
                 }
+            }
+            Action::ReadReady { context, index } => {
+                let result = self.checker.on_read_answered(id, context, Some(index));
+                self.check(result);
+                self.stats.reads_ready += 1;
+            }
+            Action::ReadFailed { context, .. } => {
+                let result = self.checker.on_read_answered(id, context, None);
+                self.check(result);
+                self.stats.reads_failed += 1;
             }
             Action::TransferStarted { to } => {
                 self.stats.transfers_started += 1;

@@ -68,6 +68,11 @@ impl Votes {
         true
     }
 
+    /// True if `voter` granted.
+    pub(crate) fn granted_by(&self, membership: &Membership, voter: NodeId) -> bool {
+        self.answer(membership, voter) == Some(true)
+    }
+
     /// `voter`'s answer, if it gave one.
     fn answer(&self, membership: &Membership, voter: NodeId) -> Option<bool> {
         let position = position(membership, voter)?;

@@ -1,0 +1,384 @@
+//! Linearizable reads by ReadIndex (thesis §6.4). A leader serves a read at its commit index
+//! once an entry of its own term is committed (so that index covers every write committed
+//! before the read arrived) and one round of `LeaderCheck`s, acknowledged by a majority of its
+//! voters (of both configurations while joint), confirms that no other leader was elected
+//! since the read arrived. One round serves every read that arrived before it started. A
+//! follower forwards its reads to its leader. Every read is answered exactly once, with
+//! `ReadReady` or `ReadFailed`.
+
+use std::collections::VecDeque;
+
+use crate::action::{Action, ReadError};
+use crate::message::Message;
+use crate::quorum::VoteResult;
+use crate::tracker::Votes;
+use crate::types::{Command, LogIndex, NodeId, Role};
+
+use super::Raft;
+
+/// A read waits this many election timeouts at most, then fails with `ReadError::Timeout`.
+const READ_TIMEOUT_ELECTIONS: u64 = 2;
+
+/// The reads a node holds, and a leader's confirmation rounds. Boxed in the node: most never
+/// serve a read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reads {
+    /// On a leader: reads waiting, in arrival order.
+    pending: VecDeque<PendingRead>,
+    /// The last round started in this term (0: none yet).
+    round: u64,
+    /// The last round confirmed (`round` when none is in flight).
+    confirmed: u64,
+    /// The acknowledgements of round `round` while it is in flight.
+    acks: Votes,
+    /// How many reads at the back of `pending` have no round yet (reads take rounds in
+    /// arrival order, so those without one are the newest): a round takes them in time
+    /// proportional to their number, whatever waits before them.
+    unassigned: usize,
+    /// On a follower: reads forwarded (context, to whom, leader contacts since).
+    forwarded: Vec<(u64, NodeId, u64)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PendingRead {
+    context: u64,
+    /// The follower that forwarded it, or `None` for the leader's own host.
+    from: Option<NodeId>,
+    /// The read index: the commit index when its round started (an entry of the term
+    /// committed by then, so it covers every write committed before the read arrived).
+    index: LogIndex,
+    /// The round that confirms it, once assigned (0: none yet).
+    round: u64,
+    /// Ticks since it arrived.
+    age: u64,
+}
+
+impl<C: Command> Raft<C> {
+    /// `Event::Read`.
+    pub(super) fn read(&mut self, context: u64, out: &mut Vec<Action<C>>) {
+        match self.role {
+            Role::Leader => self.leader_read(context, None, out),
+            Role::Follower => match self.leader {
+                Some(leader) => {
+                    self.reads_mut().forwarded.push((context, leader, 0));
+                    let message = Message::ReadIndex {
+                        term: self.term,
+                        context,
+                    };
+                    self.send(leader, message, out);
+                }
+                None => out.push(Action::ReadFailed {
+                    context,
+                    error: ReadError::NoLeader,
+                }),
+            },
+            Role::Candidate | Role::PreCandidate => out.push(Action::ReadFailed {
+                context,
+                error: ReadError::NoLeader,
+            }),
+        }
+    }
+
+    fn reads_mut(&mut self) -> &mut Reads {
+        self.reads.get_or_insert_with(Box::default)
+    }
+
+    /// A read on the leader, its host's (`from` = `None`) or forwarded by a follower.
+    fn leader_read(&mut self, context: u64, from: Option<NodeId>, out: &mut Vec<Action<C>>) {
+        if let Some(transfer) = &self.transfer {
+            let error = ReadError::TransferInProgress { to: transfer.to };
+            self.fail_read(context, from, error, out);
+            return;
+        }
+        let reads = self.reads_mut();
+        reads.pending.push_back(PendingRead {
+            context,
+            from,
+            index: 0,
+            round: 0,
+            age: 0,
+        });
+        reads.unassigned += 1;
+        self.advance_reads(out);
+    }
+
+    /// A follower's `ReadIndex`, on this node of the same term.
+    pub(super) fn handle_read_index(
+        &mut self,
+        from: NodeId,
+        context: u64,
+        out: &mut Vec<Action<C>>,
+    ) {
+        if self.role == Role::Leader {
+            self.leader_read(context, Some(from), out);
+        } else {
+            let error = ReadError::LeadershipLost {
+                leader_hint: self.leader,
+            };
+            self.fail_read(context, Some(from), error, out);
+        }
+    }
+
+    /// The leader's answer to a read we forwarded.
+    pub(super) fn handle_read_index_response(
+        &mut self,
+        from: NodeId,
+        context: u64,
+        index: Option<LogIndex>,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        let Some(position) = reads
+            .forwarded
+            .iter()
+            .position(|&(c, to, _)| c == context && to == from)
+        else {
+            return; // Answered already, or timed out.
+        };
+        reads.forwarded.swap_remove(position);
+        out.push(match index {
+            Some(index) => Action::ReadReady { context, index },
+            None => Action::ReadFailed {
+                context,
+                error: ReadError::LeadershipLost {
+                    leader_hint: self.leader.filter(|&leader| leader != from),
+                },
+            },
+        });
+    }
+
+    /// A voter confirmed round `round` of our leadership.
+    pub(super) fn handle_leader_check_response(
+        &mut self,
+        from: NodeId,
+        round: u64,
+        out: &mut Vec<Action<C>>,
+    ) {
+        let membership = self.memberships.current();
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        if round != reads.round || round == reads.confirmed {
+            return; // A stale round, or one confirmed already.
+        }
+        if reads.acks.record(membership, from, true)
+            && reads.acks.result(membership) == VoteResult::Won
+        {
+            reads.confirmed = round;
+            self.advance_reads(out);
+        }
+    }
+
+    /// Answers the reads their round confirmed, and, when no round is in flight and an entry
+    /// of the term is committed, starts one for the reads that have none, at the commit index.
+    pub(super) fn advance_reads(&mut self, out: &mut Vec<Action<C>>) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let term_committed = self.log.term_at(self.commit_index) == Some(self.term);
+        let commit_index = self.commit_index;
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        // Answer, in order, what the confirmed rounds cover.
+        while let Some(read) = reads.pending.front() {
+            if read.round == 0 || read.round > reads.confirmed {
+                break;
+            }
+            let read = reads.pending.pop_front().expect("front above");
+            let index = read.index;
+            match read.from {
+                None => out.push(Action::ReadReady {
+                    context: read.context,
+                    index,
+                }),
+                Some(follower) => out.push(Action::Send {
+                    to: follower,
+                    message: Message::ReadIndexResponse {
+                        term: self.term,
+                        context: read.context,
+                        index: Some(index),
+                    },
+                }),
+            }
+        }
+        if reads.unassigned == 0 || reads.round != reads.confirmed || !term_committed {
+            return;
+        }
+        // A new round, for every read that has none yet: the newest `unassigned`.
+        reads.round += 1;
+        let round = reads.round;
+        let first = reads.pending.len() - reads.unassigned;
+        for read in reads.pending.range_mut(first..) {
+            read.round = round;
+            read.index = commit_index;
+        }
+        reads.unassigned = 0;
+        let membership = self.memberships.current();
+        reads.acks.clear();
+        reads.acks.record(membership, self.config.id, true);
+        if reads.acks.result(membership) == VoteResult::Won {
+            // The only voter: nobody to ask.
+            reads.confirmed = round;
+            self.advance_reads(out);
+            return;
+        }
+        let term = self.term;
+        let outgoing_only = membership
+            .outgoing
+            .iter()
+            .filter(|id| !membership.voters.contains(id));
+        for &voter in membership.voters.iter().chain(outgoing_only) {
+            if voter != self.config.id {
+                out.push(Action::Send {
+                    to: voter,
+                    message: Message::LeaderCheck { term, round },
+                });
+            }
+        }
+    }
+
+    /// At each heartbeat, the round in flight is asked again of the voters that have not
+    /// confirmed it: a lost `LeaderCheck` or answer delays its reads by a heartbeat, not by a
+    /// timeout.
+    #[cold]
+    pub(super) fn resend_leader_checks(&self, out: &mut Vec<Action<C>>) {
+        let Some(reads) = &self.reads else {
+            return;
+        };
+        if reads.round == reads.confirmed {
+            return;
+        }
+        let (term, round) = (self.term, reads.round);
+        let membership = self.memberships.current();
+        let outgoing_only = membership
+            .outgoing
+            .iter()
+            .filter(|id| !membership.voters.contains(id));
+        for &voter in membership.voters.iter().chain(outgoing_only) {
+            if voter != self.config.id && !reads.acks.granted_by(membership, voter) {
+                out.push(Action::Send {
+                    to: voter,
+                    message: Message::LeaderCheck { term, round },
+                });
+            }
+        }
+    }
+
+    fn fail_read(
+        &self,
+        context: u64,
+        from: Option<NodeId>,
+        error: ReadError,
+        out: &mut Vec<Action<C>>,
+    ) {
+        match from {
+            None => out.push(Action::ReadFailed { context, error }),
+            Some(follower) => out.push(Action::Send {
+                to: follower,
+                message: Message::ReadIndexResponse {
+                    term: self.term,
+                    context,
+                    index: None,
+                },
+            }),
+        }
+    }
+
+    /// A leader's tick with reads held: those older than `READ_TIMEOUT_ELECTIONS` election
+    /// timeouts fail; a round that timed out is given up, and the reads after it start the
+    /// next.
+    #[cold]
+    pub(super) fn leader_reads_tick(&mut self, out: &mut Vec<Action<C>>) {
+        let limit = READ_TIMEOUT_ELECTIONS * self.config.election_ticks;
+        let Some(mut reads) = self.reads.take() else {
+            return;
+        };
+        let mut expired_round = false;
+        for read in &mut reads.pending {
+            read.age += 1;
+        }
+        while let Some(read) = reads.pending.front() {
+            if read.age < limit {
+                break;
+            }
+            let read = reads.pending.pop_front().expect("front above");
+            expired_round |= read.round != 0 && read.round == reads.round;
+            if read.round == 0 {
+                reads.unassigned -= 1;
+            }
+            self.fail_read(read.context, read.from, ReadError::Timeout, out);
+        }
+        if expired_round {
+            // The round is given up, not confirmed: every read it was to serve fails (found
+            // by the simulator's checker, seed 0 of `deposed_leader_in_a_minority_serves_no_
+            // read`: marking it confirmed served the rest of its reads, stale, in a minority).
+            let round = reads.round;
+            for read in std::mem::take(&mut reads.pending) {
+                if read.round == round {
+                    self.fail_read(read.context, read.from, ReadError::Timeout, out);
+                } else {
+                    reads.pending.push_back(read);
+                }
+            }
+            reads.confirmed = round; // The next round may start.
+        }
+        self.reads = Some(reads);
+        if expired_round {
+            self.advance_reads(out);
+        }
+    }
+
+    /// After every step of a node that holds reads: a node that no longer leads fails the
+    /// reads it held as leader; one that no longer follows fails those it forwarded (no
+    /// leader to answer them); a follower that just heard from its leader counts that
+    /// contact against its forwarded reads (an idle follower's ticks are not counted, so
+    /// contacts, one per heartbeat, are its clock), and fails those that waited about
+    /// `READ_TIMEOUT_ELECTIONS` election timeouts.
+    #[cold]
+    pub(super) fn after_step_reads(&mut self, out: &mut Vec<Action<C>>) {
+        let role = self.role;
+        let heard_leader = role == Role::Follower && self.election_elapsed == 0;
+        // Heartbeats alone would make this about READ_TIMEOUT_ELECTIONS election timeouts;
+        // appends count too, so under load a forwarded read may fail sooner (to be retried),
+        // never succeed wrongly.
+        let contacts_limit = 2 * READ_TIMEOUT_ELECTIONS * self.config.election_ticks
+            / self.config.heartbeat_ticks
+            + 1;
+        let leader_hint = self.leader;
+        let Some(mut reads) = self.reads.take() else {
+            return;
+        };
+        if role != Role::Leader {
+            reads.round = 0;
+            reads.confirmed = 0;
+            reads.unassigned = 0;
+            let error = ReadError::LeadershipLost { leader_hint };
+            for read in std::mem::take(&mut reads.pending) {
+                self.fail_read(read.context, read.from, error, out);
+            }
+        }
+        if role != Role::Follower {
+            for (context, _, _) in reads.forwarded.drain(..) {
+                let error = ReadError::NoLeader;
+                out.push(Action::ReadFailed { context, error });
+            }
+        } else if heard_leader {
+            for forwarded in &mut reads.forwarded {
+                forwarded.2 += 1;
+            }
+            for &(context, _, contacts) in &reads.forwarded {
+                if contacts >= contacts_limit {
+                    let error = ReadError::Timeout;
+                    out.push(Action::ReadFailed { context, error });
+                }
+            }
+            reads
+                .forwarded
+                .retain(|&(_, _, contacts)| contacts < contacts_limit);
+        }
+        self.reads = Some(reads);
+    }
+}
