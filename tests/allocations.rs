@@ -98,33 +98,30 @@ fn idle_follower_ticks_and_leader_heartbeats_allocate_nothing() {
         Raft::new(Config::new(1), Restored::bootstrap([1, 2, 3])).unwrap();
     while leader.role() != Role::Leader {
         leader.step_into(Event::Tick, &mut out);
-        if leader.role() == Role::PreCandidate {
-            let term = leader.term();
-            let grant = Message::PreVoteResponse {
+        // Node 2 grants the pre-vote (PreVote is on by default), then the vote.
+        let (term, role) = (leader.term(), leader.role());
+        let grant = match role {
+            Role::PreCandidate => Message::PreVoteResponse {
                 term,
                 vote_granted: true,
-            };
-            leader.step_into(
-                Event::Receive {
-                    from: 2,
-                    message: grant,
-                },
-                &mut out,
-            );
-        }
+            },
+            Role::Candidate => Message::RequestVoteResponse {
+                term,
+                vote_granted: true,
+            },
+            _ => continue,
+        };
+        let event = Event::Receive {
+            from: 2,
+            message: grant,
+        };
+        leader.step_into(event, &mut out);
         if leader.role() == Role::Candidate {
-            let term = leader.term();
-            let grant = Message::RequestVoteResponse {
-                term,
+            let message = Message::RequestVoteResponse {
+                term: leader.term(),
                 vote_granted: true,
             };
-            leader.step_into(
-                Event::Receive {
-                    from: 2,
-                    message: grant,
-                },
-                &mut out,
-            );
+            leader.step_into(Event::Receive { from: 2, message }, &mut out);
         }
     }
     // Both followers acknowledge the no-op; the leader commits it.

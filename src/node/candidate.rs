@@ -77,19 +77,25 @@ impl<C: Command> Raft<C> {
             last_log_term,
             transfer,
         };
-        self.ask_voters(message, out);
+        self.ask_voters(message, |_| false, out);
     }
 
-    /// Sends `message()` to every voter of the configuration in force but this node.
+    /// Sends `message()` to every voter of the configuration in force (of both while joint)
+    /// but this node and those `skip` names: vote requests, pre-votes, leader checks.
     #[inline(always)]
-    fn ask_voters(&self, message: impl Fn() -> Message<C>, out: &mut Vec<Action<C>>) {
+    pub(super) fn ask_voters(
+        &self,
+        message: impl Fn() -> Message<C>,
+        skip: impl Fn(NodeId) -> bool,
+        out: &mut Vec<Action<C>>,
+    ) {
         let membership = self.memberships.current();
         let outgoing_only = membership
             .outgoing
             .iter()
             .filter(|id| !membership.voters.contains(id));
         for &peer in membership.voters.iter().chain(outgoing_only) {
-            if peer != self.config.id {
+            if peer != self.config.id && !skip(peer) {
                 out.push(Action::Send {
                     to: peer,
                     message: message(),
@@ -121,7 +127,7 @@ impl<C: Command> Raft<C> {
             last_log_index,
             last_log_term,
         };
-        self.ask_voters(message, out);
+        self.ask_voters(message, |_| false, out);
     }
 
     /// An answer to our `PreVote`. A majority of grants (of both majorities while joint)

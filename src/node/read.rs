@@ -226,18 +226,7 @@ impl<C: Command> Raft<C> {
             return;
         }
         let term = self.term;
-        let outgoing_only = membership
-            .outgoing
-            .iter()
-            .filter(|id| !membership.voters.contains(id));
-        for &voter in membership.voters.iter().chain(outgoing_only) {
-            if voter != self.config.id {
-                out.push(Action::Send {
-                    to: voter,
-                    message: Message::LeaderCheck { term, round },
-                });
-            }
-        }
+        self.ask_voters(|| Message::LeaderCheck { term, round }, |_| false, out);
     }
 
     /// At each heartbeat, the round in flight is asked again of the voters that have not
@@ -253,18 +242,8 @@ impl<C: Command> Raft<C> {
         }
         let (term, round) = (self.term, reads.round);
         let membership = self.memberships.current();
-        let outgoing_only = membership
-            .outgoing
-            .iter()
-            .filter(|id| !membership.voters.contains(id));
-        for &voter in membership.voters.iter().chain(outgoing_only) {
-            if voter != self.config.id && !reads.acks.granted_by(membership, voter) {
-                out.push(Action::Send {
-                    to: voter,
-                    message: Message::LeaderCheck { term, round },
-                });
-            }
-        }
+        let confirmed = |voter| reads.acks.granted_by(membership, voter);
+        self.ask_voters(|| Message::LeaderCheck { term, round }, confirmed, out);
     }
 
     fn fail_read(
