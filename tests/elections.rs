@@ -762,3 +762,88 @@ fn transfer_moves_leadership_in_the_simulator() {
         sim.one(3, 4, true).unwrap();
     }
 }
+
+// ----- ports of etcd-io/raft's scenarios (read for the scenario, written against our API) -----
+
+/// etcd-io/raft `TestLeaderTransferReceiveHigherTermVote`: a leader transferring leadership
+/// that receives the target's vote request of the next term steps down at once; the transfer
+/// ends with it (no abort reported later) and proposals then go to the new leader.
+#[test]
+fn etcd_leader_transfer_receive_higher_term_vote() {
+    let mut leader = caught_up_leader();
+    let term = leader.term();
+    transfer(&mut leader, 2);
+    let request = Message::RequestVote {
+        term: term + 1,
+        last_log_index: leader.last_index(),
+        last_log_term: term,
+        transfer: true,
+    };
+    let actions = receive(&mut leader, 2, request);
+    assert_eq!((leader.role(), leader.term()), (Role::Follower, term + 1));
+    assert_eq!(vote_answers(&actions, 2), vec![(term + 1, true)]);
+    for _ in 0..2 * leader.config().election_ticks {
+        let actions = leader.step(pureraft::Event::Tick);
+        assert!(!actions.contains(&Action::TransferAborted { to: 2 }));
+    }
+    assert!(matches!(
+        leader.step(pureraft::Event::Propose(7))[..],
+        [Action::ProposalRejected(ProposeError::NotLeader { .. })]
+    ));
+}
+
+/// etcd-io/raft `TestNodeWithSmallerTermCanCompleteElection` (etcd-io/etcd #8501): a node
+/// behind in terms, whose pre-votes the others refuse with their term, learns that term from
+/// the refusal and wins its next pre-vote and election.
+#[test]
+fn etcd_node_with_smaller_term_can_complete_election() {
+    let mut behind = member(1, &[1, 2, 3]);
+    tick_until_pre_candidate(&mut behind);
+    let mut voter = restored_node(config_with_elections(2), 3, &[]);
+    let answer = receive(&mut voter, 1, pre_vote(0, 0, 0));
+    assert_eq!(pre_vote_answers(&answer, 1), vec![(3, false)]);
+    receive(&mut behind, 2, pre_vote_answer(3, false));
+    assert_eq!((behind.role(), behind.term()), (Role::Follower, 3));
+    let actions = tick_until_pre_candidate(&mut behind);
+    assert_eq!(sent_to(&actions, 2), vec![pre_vote(3, 0, 0)]);
+    let answer = receive(&mut voter, 1, pre_vote(3, 0, 0));
+    assert_eq!(pre_vote_answers(&answer, 1), vec![(3, true)]);
+    receive(&mut behind, 2, pre_vote_answer(3, true));
+    assert_eq!((behind.role(), behind.term()), (Role::Candidate, 4));
+    let request = receive(&mut voter, 1, vote_request(4, 0, 0));
+    assert_eq!(vote_answers(&request, 1), vec![(4, true)]);
+    receive(&mut behind, 2, grant(4));
+    assert_eq!(behind.role(), Role::Leader);
+}
+
+/// etcd-io/raft `TestFreeStuckCandidateWithCheckQuorum`, with PreVote: a node cut off from
+/// the others does not raise its term, so when it comes back the healthy leader is not
+/// disturbed and the node follows it (in the simulator, 3 nodes).
+#[test]
+fn etcd_free_stuck_candidate_with_check_quorum() {
+    use pureraft::sim::{Sim, SimConfig};
+    for seed in 0..10 {
+        let mut sim: Sim<u64> = Sim::new(SimConfig::new(3, seed));
+        let leader = sim.check_one_leader().unwrap();
+        let stuck = leader % 3 + 1;
+        let term = sim.raft(leader).unwrap().term();
+        sim.disconnect(stuck);
+        sim.run(20 * sim.config().node.election_ticks);
+        assert_eq!(
+            sim.raft(stuck).unwrap().term(),
+            term,
+            "seed {seed}: no term raised"
+        );
+        sim.connect(stuck);
+        sim.one(1, 3, true).unwrap();
+        assert!(
+            sim.leads(leader, term),
+            "seed {seed}: the leader was disturbed"
+        );
+        assert_eq!(
+            sim.raft(stuck).unwrap().leader(),
+            Some(leader),
+            "seed {seed}"
+        );
+    }
+}
