@@ -114,6 +114,9 @@ pub enum ReadError {
     /// Leadership could not be confirmed within two election timeouts (a partition, most
     /// likely): retry.
     Timeout,
+    /// The node holds `Config::max_pending_reads` reads already: retry once some are
+    /// answered.
+    TooManyPending,
 }
 
 impl std::fmt::Display for ReadError {
@@ -128,6 +131,7 @@ impl std::fmt::Display for ReadError {
                 write!(f, "leadership is being handed over to node {to}")
             }
             ReadError::Timeout => write!(f, "leadership not confirmed in time"),
+            ReadError::TooManyPending => write!(f, "too many reads waiting"),
         }
     }
 }

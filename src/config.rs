@@ -39,6 +39,11 @@ pub struct Config {
     /// can never make that buffer grow past it. Give every node the same bound: a leader
     /// refuses (`SnapshotError::TooLarge`) a snapshot its followers would refuse.
     pub max_snapshot_bytes: u64,
+    /// At most this many reads (`Event::Read`) held at once: a leader's waiting for their
+    /// confirmation round, its followers' forwarded ones included, or a follower's forwarded
+    /// and not yet answered. A read beyond it fails at once with `ReadError::TooManyPending`,
+    /// so that neither a host nor a peer can make the node hold reads without bound.
+    pub max_pending_reads: usize,
     /// A leader leaves a joint configuration by itself as soon as the joint entry is
     /// committed (thesis §4.3). Off, the host proposes `MembershipChange::LeaveJoint` when it
     /// chooses.
@@ -67,7 +72,7 @@ impl Config {
     /// Defaults: election 10 ticks (timeouts in [10, 20)), heartbeat 3 ticks, 64 appends in
     /// flight per follower, 1024 entries and 1 MiB per message, 8192 uncommitted entries,
     /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
-    /// snapshots of at most 1 GiB, joint configurations left automatically, PreVote and
+    /// snapshots of at most 1 GiB, 4096 reads held, joint configurations left automatically, PreVote and
     /// CheckQuorum on, seed = `id`.
     pub fn new(id: NodeId) -> Self {
         Config {
@@ -82,6 +87,7 @@ impl Config {
             snapshot_chunk_bytes: 1 << 20,
             max_inflight_snapshot_chunks: 4,
             max_snapshot_bytes: 1 << 30,
+            max_pending_reads: 4096,
             auto_leave_joint: true,
             pre_vote: true,
             check_quorum: true,
@@ -120,6 +126,9 @@ impl Config {
         }
         if self.max_inflight_snapshot_chunks == 0 {
             return Err(ConfigError::ZeroBound("max_inflight_snapshot_chunks"));
+        }
+        if self.max_pending_reads == 0 {
+            return Err(ConfigError::ZeroBound("max_pending_reads"));
         }
         if self.max_snapshot_bytes == 0 {
             return Err(ConfigError::ZeroBound("max_snapshot_bytes"));

@@ -72,6 +72,7 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membersh
     config.snapshot_chunk_bytes = u.int_in_range(1..=16)?;
     config.max_inflight_snapshot_chunks = u.int_in_range(1..=4)?;
     config.max_snapshot_bytes = u.int_in_range(1..=96)?;
+    config.max_pending_reads = u.int_in_range(1..=8)?;
     config.auto_leave_joint = u.arbitrary()?;
     config.pre_vote = u.arbitrary()?;
     config.check_quorum = u.arbitrary()?;

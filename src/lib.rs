@@ -234,7 +234,8 @@
 //!   [`TERM_JUMP_MAX`] above the receiver's term, is dropped, so no single message, nor any
 //!   short run of them, can push a cluster to the last term and leave it unable to elect.
 //! - **Memory stays bounded.** Entries and bytes per append, appends in flight, uncommitted
-//!   entries, snapshot chunks in flight and the snapshot a follower buffers
+//!   entries, reads held ([`Config::max_pending_reads`]), snapshot chunks in flight and the
+//!   snapshot a follower buffers
 //!   ([`Config::max_snapshot_bytes`], checked against the size each chunk declares) all have
 //!   bounds.
 //!

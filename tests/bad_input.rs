@@ -649,6 +649,10 @@ fn invalid_config_is_refused_with_the_right_error() {
         with(|c| c.max_uncommitted_entries = 0),
         ConfigError::ZeroBound("max_uncommitted_entries")
     );
+    assert_eq!(
+        with(|c| c.max_pending_reads = 0),
+        ConfigError::ZeroBound("max_pending_reads")
+    );
 
     let mut largest = config(1);
     largest.election_ticks = ELECTION_TICKS_MAX;

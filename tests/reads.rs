@@ -395,3 +395,55 @@ fn new_leader_serves_reads_only_after_its_first_commit() {
         assert!(sim.stats().reads_ready >= 1, "seed {seed}");
     }
 }
+
+/// Reads held are bounded (`Config::max_pending_reads`): a read beyond the bound fails at
+/// once, on a leader (its own or forwarded by a follower, which is answered so that it fails
+/// too) and on a follower; answered reads make room again.
+#[test]
+fn reads_held_are_bounded() {
+    let mut bounded = config(1);
+    bounded.max_pending_reads = 2;
+    let mut leader: Node = founding(bounded.clone(), &[1, 2, 3]);
+    elect(&mut leader, 2);
+    let last = leader.last_index();
+    receive(&mut leader, 2, accepted(1, last));
+    read(&mut leader, 1);
+    read(&mut leader, 2);
+    assert_eq!(
+        failed(&read(&mut leader, 3)),
+        vec![(3, ReadError::TooManyPending)]
+    );
+    let forwarded = receive(
+        &mut leader,
+        3,
+        Message::ReadIndex {
+            term: 1,
+            context: 4,
+        },
+    );
+    assert_eq!(
+        sent_to(&forwarded, 3),
+        vec![Message::ReadIndexResponse {
+            term: 1,
+            context: 4,
+            index: None
+        }]
+    );
+    receive(&mut leader, 2, check_answer(1, 1));
+    let actions = receive(&mut leader, 2, check_answer(1, 2));
+    assert_eq!(ready(&actions).len(), 1, "read 2, in the second round");
+    assert!(
+        ready(&read(&mut leader, 5)).is_empty(),
+        "room again: it waits for a round"
+    );
+
+    bounded.id = 2;
+    let mut follower: Node = founding(bounded, &[1, 2, 3]);
+    receive(&mut follower, 1, append(1, 0, 0, vec![], 0));
+    read(&mut follower, 1);
+    read(&mut follower, 2);
+    assert_eq!(
+        failed(&read(&mut follower, 3)),
+        vec![(3, ReadError::TooManyPending)]
+    );
+}

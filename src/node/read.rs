@@ -56,6 +56,11 @@ struct PendingRead {
 impl<C: Command> Raft<C> {
     /// `Event::Read`.
     pub(super) fn read(&mut self, context: u64, out: &mut Vec<Action<C>>) {
+        if self.reads_held() >= self.config.max_pending_reads {
+            let error = ReadError::TooManyPending;
+            out.push(Action::ReadFailed { context, error });
+            return;
+        }
         match self.role {
             Role::Leader => self.leader_read(context, None, out),
             Role::Follower => match self.leader {
@@ -77,6 +82,13 @@ impl<C: Command> Raft<C> {
                 error: ReadError::NoLeader,
             }),
         }
+    }
+
+    /// Reads held: waiting on a leader, forwarded on a follower.
+    fn reads_held(&self) -> usize {
+        self.reads
+            .as_ref()
+            .map_or(0, |reads| reads.pending.len() + reads.forwarded.len())
     }
 
     fn reads_mut(&mut self) -> &mut Reads {
@@ -109,7 +121,11 @@ impl<C: Command> Raft<C> {
         context: u64,
         out: &mut Vec<Action<C>>,
     ) {
-        if self.role == Role::Leader {
+        if self.reads_held() >= self.config.max_pending_reads {
+            // Refused like a read this node cannot serve: the follower retries.
+            let error = ReadError::TooManyPending;
+            self.fail_read(context, Some(from), error, out);
+        } else if self.role == Role::Leader {
             self.leader_read(context, Some(from), out);
         } else {
             let error = ReadError::LeadershipLost {
