@@ -447,3 +447,54 @@ fn reads_held_are_bounded() {
         vec![(3, ReadError::TooManyPending)]
     );
 }
+
+/// etcd-io/raft `TestReadOnlyWithLearner`: a learner forwards its reads to the leader like a
+/// follower, and the leader's round asks only its voters: a learner never confirms a leader.
+#[test]
+fn etcd_read_only_with_learner() {
+    let mut restored = Restored::<u64>::bootstrap([]);
+    restored.membership = Membership {
+        voters: vec![1, 2, 3],
+        outgoing: Vec::new(),
+        learners: vec![4],
+    };
+    let mut leader: Node = Raft::new(config(1), restored.clone()).unwrap();
+    elect(&mut leader, 2);
+    let last = leader.last_index();
+    receive(&mut leader, 2, accepted(1, last));
+    let actions = receive(
+        &mut leader,
+        4,
+        Message::ReadIndex {
+            term: 1,
+            context: 8,
+        },
+    );
+    assert_eq!(
+        (checks_to(&actions, 2), checks_to(&actions, 3)),
+        (vec![1], vec![1])
+    );
+    assert!(checks_to(&actions, 4).is_empty(), "a learner is not asked");
+    assert!(ready(&receive(&mut leader, 4, check_answer(1, 1))).is_empty());
+    assert!(sent_to(&receive(&mut leader, 4, check_answer(1, 1)), 4).is_empty());
+    let actions = receive(&mut leader, 3, check_answer(1, 1));
+    assert_eq!(
+        sent_to(&actions, 4),
+        vec![Message::ReadIndexResponse {
+            term: 1,
+            context: 8,
+            index: Some(last)
+        }]
+    );
+
+    let mut learner: Node = Raft::new(config(4), restored).unwrap();
+    receive(&mut learner, 1, append(1, 0, 0, vec![], 0));
+    let actions = read(&mut learner, 8);
+    assert_eq!(
+        sent_to(&actions, 1),
+        vec![Message::ReadIndex {
+            term: 1,
+            context: 8
+        }]
+    );
+}
