@@ -349,30 +349,45 @@ fn reads_are_linearizable_under_faults() {
 #[test]
 fn deposed_leader_in_a_minority_serves_no_read() {
     for (seed, check_quorum) in (0..5).flat_map(|seed| [(seed, true), (seed, false)]) {
-        let mut config = SimConfig::new(5, seed);
-        config.node.check_quorum = check_quorum;
-        let mut sim: Sim<u64> = Sim::new(config);
-        let old = sim.check_one_leader().unwrap();
-        sim.one(1, 5, true).unwrap();
-        let others: Vec<NodeId> = (1..=5).filter(|&id| id != old).collect();
-        sim.partition(&[&[old], &others]);
-        let before = sim.stats().reads_ready;
-        for _ in 0..20 {
-            sim.read(old);
-            sim.run(5);
-        }
-        sim.one(2, 4, true).unwrap();
-        sim.run(4 * sim.config().node.election_ticks);
-        assert_eq!(
-            sim.stats().reads_ready,
-            before,
-            "seed {seed}: a read served"
-        );
-        assert!(
-            sim.stats().reads_failed >= 20,
-            "seed {seed}: reads left unanswered"
-        );
+        deposed_leader_reads(seed, check_quorum);
     }
+}
+
+/// Regression found by the simulator's read check (seed 0, CheckQuorum off, so that the
+/// leader cut off stays leader and its round times out): it counted the timed-out round as
+/// confirmed, and served the rest of that round's reads at its old commit index after the
+/// majority had committed more.
+#[test]
+fn sim_regression_timed_out_round_served_stale_reads_seed_0() {
+    deposed_leader_reads(0, false);
+}
+
+/// The leader of a 5-node cluster is cut off alone; 20 reads are asked of it while the others
+/// elect and commit. None may be served, and every one must be answered (failed).
+fn deposed_leader_reads(seed: u64, check_quorum: bool) {
+    let mut config = SimConfig::new(5, seed);
+    config.node.check_quorum = check_quorum;
+    let mut sim: Sim<u64> = Sim::new(config);
+    let old = sim.check_one_leader().unwrap();
+    sim.one(1, 5, true).unwrap();
+    let others: Vec<NodeId> = (1..=5).filter(|&id| id != old).collect();
+    sim.partition(&[&[old], &others]);
+    let before = sim.stats().reads_ready;
+    for _ in 0..20 {
+        sim.read(old);
+        sim.run(5);
+    }
+    sim.one(2, 4, true).unwrap();
+    sim.run(4 * sim.config().node.election_ticks);
+    assert_eq!(
+        sim.stats().reads_ready,
+        before,
+        "seed {seed}: a read served"
+    );
+    assert!(
+        sim.stats().reads_failed >= 20,
+        "seed {seed}: reads left unanswered"
+    );
 }
 
 /// A new leader answers no read before its first commit, and a read asked of it then sees

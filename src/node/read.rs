@@ -308,8 +308,8 @@ impl<C: Command> Raft<C> {
         }
         if expired_round {
             // The round is given up, not confirmed: every read it was to serve fails (found
-            // by the simulator's checker, seed 0 of `deposed_leader_in_a_minority_serves_no_
-            // read`: marking it confirmed served the rest of its reads, stale, in a minority).
+            // by the simulator's checker: marking it confirmed served the rest of its reads,
+            // stale, in a minority; `sim_regression_timed_out_round_served_stale_reads_seed_0`).
             let round = reads.round;
             for read in std::mem::take(&mut reads.pending) {
                 if read.round == round {
