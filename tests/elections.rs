@@ -7,8 +7,8 @@ mod common;
 
 use pureraft::sim::scenarios::{self, Scenario};
 use pureraft::{
-    Action, Config, HardState, Membership, Message, NodeId, Persist, ProposeError, Raft, Restored,
-    Role, Term, TransferError,
+    Action, Config, HardState, Message, NodeId, Persist, ProposeError, Raft, Role, Term,
+    TransferError,
 };
 
 use common::hand::*;
@@ -22,13 +22,7 @@ fn member(id: NodeId, voters: &[NodeId]) -> Node {
 
 /// A founding node `id` of the joint configuration moving from `outgoing` to `voters`.
 fn joint_member(id: NodeId, voters: &[NodeId], outgoing: &[NodeId]) -> Node {
-    let mut restored = Restored::<u64>::bootstrap([]);
-    restored.membership = Membership {
-        voters: voters.to_vec(),
-        outgoing: outgoing.to_vec(),
-        learners: Vec::new(),
-    };
-    Raft::new(config_with_elections(id), restored).unwrap()
+    founding_in(config_with_elections(id), voters, outgoing, &[])
 }
 
 /// Ticks until the node becomes a pre-candidate (at most `2 * election_ticks` ticks) and
@@ -627,13 +621,7 @@ fn transfer_is_aborted_after_an_election_timeout() {
 /// Every impossible transfer is refused with the exact error, and changes nothing.
 #[test]
 fn impossible_transfers_are_refused_with_the_exact_error() {
-    let mut restored = Restored::<u64>::bootstrap([]);
-    restored.membership = Membership {
-        voters: vec![1, 2, 3],
-        outgoing: Vec::new(),
-        learners: vec![4],
-    };
-    let mut leader: Node = Raft::new(config_with_elections(1), restored).unwrap();
+    let mut leader: Node = founding_in(config_with_elections(1), &[1, 2, 3], &[], &[4]);
     tick_until_pre_candidate(&mut leader);
     receive(&mut leader, 2, pre_vote_answer(0, true));
     receive(&mut leader, 2, grant(1));
@@ -705,13 +693,7 @@ fn transfer_vote_requests_pass_leader_stickiness() {
 /// A learner (or any node that does not vote) told to campaign does nothing.
 #[test]
 fn timeout_now_to_a_learner_is_ignored() {
-    let mut restored = Restored::<u64>::bootstrap([]);
-    restored.membership = Membership {
-        voters: vec![1, 2, 3],
-        outgoing: Vec::new(),
-        learners: vec![4],
-    };
-    let mut learner: Node = Raft::new(config_with_elections(4), restored).unwrap();
+    let mut learner: Node = founding_in(config_with_elections(4), &[1, 2, 3], &[], &[4]);
     receive(&mut learner, 1, append(1, 0, 0, vec![entry(1, 1)], 0));
     let actions = receive(&mut learner, 1, timeout_now(1));
     assert!(actions.is_empty());

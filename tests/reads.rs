@@ -5,7 +5,7 @@
 mod common;
 
 use pureraft::sim::{Faults, Sim, SimConfig};
-use pureraft::{Action, Event, Membership, Message, NodeId, Raft, ReadError, Restored, Role, Term};
+use pureraft::{Action, Event, Message, NodeId, Raft, ReadError, Role, Term};
 
 use common::hand::*;
 
@@ -276,13 +276,7 @@ fn unconfirmed_reads_time_out_and_checks_are_resent_at_each_heartbeat() {
 /// §6.4 with §4.3: while joint, a round needs a majority of both configurations.
 #[test]
 fn read_while_joint_needs_both_majorities() {
-    let mut restored = Restored::<u64>::bootstrap([]);
-    restored.membership = Membership {
-        voters: vec![1, 2, 3],
-        outgoing: vec![1, 4, 5],
-        learners: Vec::new(),
-    };
-    let mut leader: Node = Raft::new(config(1), restored).unwrap();
+    let mut leader: Node = founding_in(config(1), &[1, 2, 3], &[1, 4, 5], &[]);
     tick_until_campaign(&mut leader);
     receive(&mut leader, 2, grant(1));
     receive(&mut leader, 4, grant(1));
@@ -467,13 +461,7 @@ fn reads_held_are_bounded() {
 /// follower, and the leader's round asks only its voters: a learner never confirms a leader.
 #[test]
 fn etcd_read_only_with_learner() {
-    let mut restored = Restored::<u64>::bootstrap([]);
-    restored.membership = Membership {
-        voters: vec![1, 2, 3],
-        outgoing: Vec::new(),
-        learners: vec![4],
-    };
-    let mut leader: Node = Raft::new(config(1), restored.clone()).unwrap();
+    let mut leader: Node = founding_in(config(1), &[1, 2, 3], &[], &[4]);
     elect(&mut leader, 2);
     let last = leader.last_index();
     receive(&mut leader, 2, accepted(1, last));
@@ -502,7 +490,7 @@ fn etcd_read_only_with_learner() {
         }]
     );
 
-    let mut learner: Node = Raft::new(config(4), restored).unwrap();
+    let mut learner: Node = founding_in(config(4), &[1, 2, 3], &[], &[4]);
     receive(&mut learner, 1, append(1, 0, 0, vec![], 0));
     let actions = read(&mut learner, 8);
     assert_eq!(

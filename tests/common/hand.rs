@@ -46,6 +46,24 @@ pub fn founding<C: Command>(config: Config, voters: &[NodeId]) -> Raft<C> {
     Raft::new(config, Restored::bootstrap(voters.iter().copied())).unwrap()
 }
 
+/// A fresh node built from `config`, a founding member of a cluster whose bootstrap
+/// configuration is `voters`, `outgoing` (joint if not empty) and `learners`.
+#[allow(dead_code)]
+pub fn founding_in<C: Command>(
+    config: Config,
+    voters: &[NodeId],
+    outgoing: &[NodeId],
+    learners: &[NodeId],
+) -> Raft<C> {
+    let mut restored = Restored::bootstrap([]);
+    restored.membership = Membership {
+        voters: voters.to_vec(),
+        outgoing: outgoing.to_vec(),
+        learners: learners.to_vec(),
+    };
+    Raft::new(config, restored).unwrap()
+}
+
 /// The entry at `index` in `term`; its command is its index, so logs are easy to compare.
 pub fn entry(index: LogIndex, term: Term) -> Entry<u64> {
     Entry {
