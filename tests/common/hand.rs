@@ -26,7 +26,6 @@ pub fn config(id: NodeId) -> Config {
 }
 
 /// The configuration of node `id` with the defaults: PreVote and CheckQuorum on.
-#[allow(dead_code)]
 pub fn config_with_elections(id: NodeId) -> Config {
     Config::new(id)
 }
@@ -48,7 +47,6 @@ pub fn founding<C: Command>(config: Config, voters: &[NodeId]) -> Raft<C> {
 
 /// A fresh node built from `config`, a founding member of a cluster whose bootstrap
 /// configuration is `voters`, `outgoing` (joint if not empty) and `learners`.
-#[allow(dead_code)]
 pub fn founding_in<C: Command>(
     config: Config,
     voters: &[NodeId],
