@@ -45,6 +45,7 @@ tick_idle 1024000 2048000 tick
 elect3 2000 4000 election
 elect3_prevote 2000 4000 election
 read_index 64000 128000 read
+read_lease 64000 128000 read
 LIST
 
 [ "$peers" = yes ] || exit 0
@@ -79,4 +80,5 @@ tick_idle tick_idle tick_idle tick_idle
 elect3 elect3 elect3 elect3
 elect3(pureraft:prevote,checkquorum) elect3_prevote - -
 read_index(pureraft:64_per_round) read_index - -
+read_lease(pureraft:64_per_tick) read_lease - -
 ROWS

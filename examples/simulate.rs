@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
 //!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
-//!     [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] [--no-check-quorum] [--quiet]
+//!     [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] [--no-check-quorum] [--lease-reads]
+//!     [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -26,7 +27,8 @@
 //! per million ticks.
 //!
 //! Elections: PreVote and CheckQuorum are on, as `Config::new` has them; `--no-pre-vote` and
-//! `--no-check-quorum` turn them off. Every invariant
+//! `--no-check-quorum` turn them off. `--lease-reads` serves reads under leases
+//! (`Config::lease_reads`). Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
 //! replays the run and exits with status 1, with where it wrote the picture of the run up to
 //! the failure.
@@ -62,6 +64,7 @@ struct Args {
     batching: bool,
     pre_vote: bool,
     check_quorum: bool,
+    lease_reads: bool,
     outage: u64,
     replace: u64,
     membership: u32,
@@ -81,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
         batching: false,
         pre_vote: true,
         check_quorum: true,
+        lease_reads: false,
         outage: 0,
         replace: 1,
         membership: 0,
@@ -104,6 +108,10 @@ fn parse_args() -> Result<Args, String> {
         }
         if flag == "--no-check-quorum" {
             args.check_quorum = false;
+            continue;
+        }
+        if flag == "--lease-reads" {
+            args.lease_reads = true;
             continue;
         }
         if flag == "--help" || flag == "-h" {
@@ -374,6 +382,7 @@ fn run(args: &Args) -> Result<(), String> {
     config.batching = args.batching;
     config.node.pre_vote = args.pre_vote;
     config.node.check_quorum = args.check_quorum;
+    config.node.lease_reads = args.lease_reads;
     let mut sim: Sim<u64> = Sim::new(config);
     sim.record_timeline(true);
     let mut faults = Faults::level(args.faults);
@@ -384,7 +393,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     faults.membership_per_million = args.membership;
     say!(
-        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}",
+        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}{}",
         args.nodes,
         args.ticks,
         args.seed,
@@ -392,7 +401,8 @@ fn run(args: &Args) -> Result<(), String> {
         args.snapshot_every,
         if args.batching { ", batching hosts" } else { "" },
         if args.pre_vote { "" } else { ", no PreVote" },
-        if args.check_quorum { "" } else { ", no CheckQuorum" }
+        if args.check_quorum { "" } else { ", no CheckQuorum" },
+        if args.lease_reads { ", lease reads" } else { "" }
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
@@ -466,9 +476,10 @@ fn run(args: &Args) -> Result<(), String> {
     say!("  elections              {}", stats.elections);
     say!(
         "  reads                  {} asked, {} ready (each read index checked against every \
-         write committed before it was asked), {} failed (to retry)",
+         write committed before it was asked; {} at once, under a lease), {} failed (to retry)",
         stats.reads_asked,
         stats.reads_ready,
+        stats.reads_ready_at_once,
         stats.reads_failed
     );
     say!(
@@ -558,7 +569,7 @@ fn main() -> ExitCode {
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
                  [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
                  [--membership P] [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] \
-                 [--no-check-quorum] [--quiet]"
+                 [--no-check-quorum] [--lease-reads] [--quiet]"
             );
             return ExitCode::from(2);
         }

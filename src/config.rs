@@ -61,6 +61,29 @@ pub struct Config {
     /// a node that has heard from a leader within `election_ticks`, or leads, ignores vote
     /// requests of a higher term, so that a node that cannot hear the leader cannot depose it.
     pub check_quorum: bool,
+    /// Lease reads (thesis §6.4.1): a leader serves a read at once, without a `LeaderCheck`
+    /// round, while its lease holds: for [`Config::lease_ticks`] of its ticks from the start
+    /// of the last round a majority confirmed. Each voter that confirmed it ignores vote
+    /// requests for `election_ticks` of its own ticks after it did (leader stickiness), so no
+    /// other leader can be elected before the lease ends, provided the hosts keep the clock
+    /// bound of [`Config::lease_drift_ticks`]. Requires `check_quorum`; give every node the
+    /// same setting, since the voters' side of the lease is theirs to keep. Off, every read
+    /// takes a round (ReadIndex), which depends on no clock.
+    ///
+    /// With it, a node also ignores vote requests for its first `election_ticks` ticks after
+    /// it starts (it may have confirmed a lease before it went down), and for `election_ticks`
+    /// after it last heard from a leader even if a higher term reached it since. A leader that
+    /// starts a leadership transfer gives up its lease for the rest of its term.
+    pub lease_reads: bool,
+    /// The clock bound that lease reads rely on, in ticks: over any span of time in which a
+    /// voter's host delivers `election_ticks` ticks, the leader's host delivers at least
+    /// `election_ticks - 1 - lease_drift_ticks` ticks. One tick is lost to granularity even
+    /// with perfect clocks; `lease_drift_ticks` covers the rest: clocks running at different
+    /// rates, timers firing late, and pauses. A host must deliver the ticks it missed (by a
+    /// monotonic clock) before anything else after a pause, a stopped process, a long
+    /// collection or a suspended machine, or its leader serves reads under a lease that ended
+    /// while it slept. Must be below `election_ticks - 1`.
+    pub lease_drift_ticks: u64,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.
     pub seed: u64,
@@ -72,8 +95,9 @@ impl Config {
     /// Defaults: election 10 ticks (timeouts in [10, 20)), heartbeat 3 ticks, 64 appends in
     /// flight per follower, 1024 entries and 1 MiB per message, 8192 uncommitted entries,
     /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
-    /// snapshots of at most 1 GiB, 4096 reads held, joint configurations left automatically, PreVote and
-    /// CheckQuorum on, seed = `id`.
+    /// snapshots of at most 1 GiB, 4096 reads held, joint configurations left automatically,
+    /// PreVote and CheckQuorum on, lease reads off (with a drift bound of 2 ticks when turned
+    /// on: a lease of 7 ticks), seed = `id`.
     pub fn new(id: NodeId) -> Self {
         Config {
             id,
@@ -91,6 +115,8 @@ impl Config {
             auto_leave_joint: true,
             pre_vote: true,
             check_quorum: true,
+            lease_reads: false,
+            lease_drift_ticks: 2,
             seed: id,
         }
     }
@@ -133,7 +159,27 @@ impl Config {
         if self.max_snapshot_bytes == 0 {
             return Err(ConfigError::ZeroBound("max_snapshot_bytes"));
         }
+        if self.lease_reads {
+            if !self.check_quorum {
+                return Err(ConfigError::LeaseWithoutCheckQuorum);
+            }
+            if self.lease_drift_ticks >= self.election_ticks - 1 {
+                return Err(ConfigError::LeaseDriftTooLarge {
+                    lease_drift_ticks: self.lease_drift_ticks,
+                    election_ticks: self.election_ticks,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// How long a lease lasts, in the leader's ticks from the start of the round that
+    /// confirmed it: `election_ticks - 1 - lease_drift_ticks` (see [`Config::lease_reads`]),
+    /// 0 if that is not positive.
+    pub fn lease_ticks(&self) -> u64 {
+        self.election_ticks
+            .saturating_sub(1)
+            .saturating_sub(self.lease_drift_ticks)
     }
 }
 
@@ -158,6 +204,16 @@ pub enum ConfigError {
     ElectionTicksTooLarge(u64),
     /// The named bound is 0, which would stop all progress.
     ZeroBound(&'static str),
+    /// `lease_reads` is on but `check_quorum` is off: a lease rests on the voters' leader
+    /// stickiness, which `check_quorum` turns on.
+    LeaseWithoutCheckQuorum,
+    /// `lease_drift_ticks` leaves no lease: it must be below `election_ticks - 1`.
+    LeaseDriftTooLarge {
+        /// The configured drift bound.
+        lease_drift_ticks: u64,
+        /// The configured election ticks.
+        election_ticks: u64,
+    },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -175,6 +231,17 @@ impl std::fmt::Display for ConfigError {
                 write!(f, "election_ticks ({ticks}) exceeds {ELECTION_TICKS_MAX}")
             }
             ConfigError::ZeroBound(name) => write!(f, "{name} must be at least 1"),
+            ConfigError::LeaseWithoutCheckQuorum => {
+                write!(f, "lease_reads requires check_quorum")
+            }
+            ConfigError::LeaseDriftTooLarge {
+                lease_drift_ticks,
+                election_ticks,
+            } => write!(
+                f,
+                "lease_drift_ticks ({lease_drift_ticks}) must be below election_ticks - 1 \
+                 ({election_ticks} - 1), or no lease is left"
+            ),
         }
     }
 }

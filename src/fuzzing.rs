@@ -76,6 +76,8 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membersh
     config.auto_leave_joint = u.arbitrary()?;
     config.pre_vote = u.arbitrary()?;
     config.check_quorum = u.arbitrary()?;
+    config.lease_reads = config.check_quorum && u.arbitrary()?;
+    config.lease_drift_ticks = u.int_in_range(0..=config.election_ticks - 2)?;
     config.seed = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok((config, membership))
@@ -1027,6 +1029,9 @@ pub fn cluster(data: &[u8]) {
     };
     let mut config = SimConfig::new(nodes, seed);
     config.batching = batching;
+    // Half of the runs serve reads under leases (the drift bound is kept: hosts catch up
+    // the ticks a pause made them miss).
+    config.node.lease_reads = seed % 2 == 1;
     let mut sim: Sim<u64> = Sim::new(config);
     let mut next_command: u64 = 1 << 32;
     let mut ops = 0;

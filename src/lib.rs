@@ -206,7 +206,30 @@
 //! round: one round serves every read that arrived before it started, and a read that arrives
 //! during a round waits for the next. A lost check is sent again at the next heartbeat. A
 //! follower forwards its reads to its leader (`Message::ReadIndex`) and answers with the read
-//! index the leader returns. Lease reads, which skip the round, are not offered yet.
+//! index the leader returns.
+//!
+//! ## Lease reads
+//!
+//! With [`Config::lease_reads`] (thesis §6.4.1; it requires `check_quorum`), a confirmed round
+//! also gives the leader a lease of [`Config::lease_ticks`] of its ticks from the round's
+//! start, `election_ticks - 1 - lease_drift_ticks`: every voter that confirmed the round
+//! refuses other candidates for `election_ticks` of its own ticks after it received it, so no
+//! other leader can exist until then, and a read in the lease is answered at once, in the
+//! step that asked it, with no message. While reads use the lease, each heartbeat starts a
+//! round that renews it; an idle leader sends nothing and its lease lapses. The lease holds
+//! only in the configuration it was confirmed in, once committed, and a leader that starts a
+//! transfer holds none for the rest of its term. A node with lease reads also refuses votes for
+//! its first `election_ticks` ticks after it starts, and for `election_ticks` after it last
+//! heard from a leader even if a higher term reached it since.
+//!
+//! A lease rests on time, so the host owes the bound of [`Config::lease_drift_ticks`]: over
+//! any span in which a voter's host delivers `election_ticks` ticks, the leader's host delivers
+//! at least `election_ticks - 1 - lease_drift_ticks` (2 ticks of slack by default, of 10).
+//! Above all, a host must deliver the ticks it missed, by a monotonic clock, before anything
+//! else after its process was paused: a leader resumed with its clock stopped would serve reads
+//! under a lease that ended while it slept. The simulator's hosts do so
+//! (`SimConfig::resume_catches_up`); `tests/leases.rs` shows the checker catching a stale read
+//! when they do not.
 //!
 //! ## Peers are untrusted
 //!

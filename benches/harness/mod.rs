@@ -501,17 +501,22 @@ impl CommitRun {
     }
 }
 
-/// `tick_idle`: one follower, id 2 of voters {1, 2, 3}, whose election timeout (2^40 ticks and
-/// more) never fires; each tick is `step_into(Event::Tick)` on a reused buffer that must stay
 /// `read_index`: a 3-node cluster led by node 1 (as in `commit3_b1`), each chunk
 /// `READ_BATCH` reads stepped into the leader one `Event::Read` at a time, then delivered:
 /// one round of `LeaderCheck`s serves them all (thesis §6.4, batched). One operation is one
 /// read served.
+///
+/// `read_lease`: the same with lease reads (`Config::lease_reads`, so CheckQuorum on too):
+/// every read is served at once under the leader's lease, and each chunk ends with one tick of
+/// every node, so that every `heartbeat_ticks` chunks a heartbeat goes and a round renews the
+/// lease; their cost is part of the figure.
 pub struct ReadIndex {
     /// The cluster.
     pub cluster: Cluster,
     /// Reads asked.
     pub asked: u64,
+    /// `read_lease`.
+    pub lease: bool,
 }
 
 /// Reads per `read_index` chunk.
@@ -522,7 +527,38 @@ impl ReadIndex {
     pub fn new() -> Self {
         let mut cluster = Cluster::new(3, 10, 0);
         cluster.elect_node1();
-        ReadIndex { cluster, asked: 0 }
+        ReadIndex {
+            cluster,
+            asked: 0,
+            lease: false,
+        }
+    }
+
+    /// `read_lease`: the cluster with lease reads, node 1 elected, its no-op committed.
+    pub fn with_lease() -> Self {
+        // A node that starts with lease reads grants no vote for an election timeout of its
+        // own ticks: every node ticks until a leader is elected; the first seeds under which
+        // it is node 1 are taken.
+        let cluster = (0..)
+            .find_map(|repetition| {
+                let mut cluster = Cluster::new_with(3, 10, repetition, true);
+                for node in &mut cluster.nodes {
+                    let mut config = node.raft.config().clone();
+                    config.lease_reads = true;
+                    node.restart(config, 3);
+                }
+                while cluster.leader().is_none() {
+                    cluster.tick_all();
+                    cluster.drive();
+                }
+                (cluster.leader() == Some(1)).then_some(cluster)
+            })
+            .expect("some seeds elect node 1");
+        ReadIndex {
+            cluster,
+            asked: 0,
+            lease: true,
+        }
     }
 
     /// `READ_BATCH` reads at the leader, then every message delivered.
@@ -532,6 +568,9 @@ impl ReadIndex {
             self.asked += 1;
             let context = self.asked;
             self.cluster.nodes[0].step(Event::Read { context }, &mut self.cluster.queue);
+        }
+        if self.lease {
+            self.cluster.tick_all();
         }
         self.cluster.drive();
         assert_eq!(self.served(), self.asked, "every read served in its round");
@@ -558,6 +597,8 @@ impl Default for ReadIndex {
     }
 }
 
+/// `tick_idle`: one follower, id 2 of voters {1, 2, 3}, whose election timeout (2^40 ticks and
+/// more) never fires; each tick is `step_into(Event::Tick)` on a reused buffer that must stay
 /// empty.
 pub struct TickIdle {
     /// The node.
@@ -681,12 +722,12 @@ pub enum Workload {
     TickIdle(Box<TickIdle>),
     /// `elect3`, `elect3_prevote`.
     Elect3(Elect3),
-    /// `read_index`.
+    /// `read_index`, `read_lease`.
     ReadIndex(Box<ReadIndex>),
 }
 
 /// Every workload: its name, the unit of one operation, and the unit of its rate.
-pub const WORKLOADS: [(&str, &str, &str); 7] = [
+pub const WORKLOADS: [(&str, &str, &str); 8] = [
     ("commit3_b1", "entry", "entries/s"),
     ("commit3_b64", "entry", "entries/s"),
     ("commit5_b64", "entry", "entries/s"),
@@ -694,6 +735,7 @@ pub const WORKLOADS: [(&str, &str, &str); 7] = [
     ("elect3", "election", "elections/s"),
     ("elect3_prevote", "election", "elections/s"),
     ("read_index", "read", "reads/s"),
+    ("read_lease", "read", "reads/s"),
 ];
 
 impl Workload {
@@ -708,6 +750,7 @@ impl Workload {
             "elect3" => Workload::Elect3(Elect3::new()),
             "elect3_prevote" => Workload::Elect3(Elect3::new_with(true)),
             "read_index" => Workload::ReadIndex(Box::default()),
+            "read_lease" => Workload::ReadIndex(Box::new(ReadIndex::with_lease())),
             _ => return None,
         })
     }

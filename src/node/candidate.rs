@@ -16,6 +16,7 @@ const REMOVED_TIMEOUTS_ASIDE: u8 = 1;
 impl<C: Command> Raft<C> {
     pub(super) fn reset_election_timer(&mut self) {
         self.election_elapsed = 0;
+        self.lease_guard = false;
         // Raft §5.2: randomized in [election_ticks, 2 * election_ticks).
         let ticks = self.config.election_ticks;
         self.election_timeout = self.rng.in_range(ticks, ticks);

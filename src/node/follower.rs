@@ -11,12 +11,14 @@ use super::Raft;
 impl<C: Command> Raft<C> {
     /// Figure 2, RequestVote receiver: grant if we have not voted for another candidate in
     /// this term and the candidate's log is at least as up to date as ours (§5.4.1). The vote
-    /// is persisted before the answer is sent (the ordering rule).
+    /// is persisted before the answer is sent (the ordering rule). While a leader may hold a
+    /// lease on our vote (`lease_bars_votes`), only a transfer's candidate gets it.
     pub(super) fn handle_request_vote(
         &mut self,
         candidate: NodeId,
         last_log_index: LogIndex,
         last_log_term: Term,
+        transfer: bool,
         out: &mut Vec<Action<C>>,
     ) {
         let free = self.vote.is_none() || self.vote == Some(candidate);
@@ -26,6 +28,7 @@ impl<C: Command> Raft<C> {
         let beaten = self.best_candidate.is_some_and(|best| best > log);
         let grant = free
             && !beaten
+            && (transfer || !self.lease_bars_votes())
             && matches!(self.role, Role::Follower | Role::PreCandidate)
             && self.log.is_up_to_date(last_log_index, last_log_term);
         if grant {
@@ -177,6 +180,7 @@ impl<C: Command> Raft<C> {
             Role::Follower => self.set_leader(Some(leader)),
         }
         self.election_elapsed = 0;
+        self.lease_guard = true;
         self.best_candidate = None;
         true
     }

@@ -56,6 +56,11 @@ pub struct Raft<C> {
     leader_verified_index: LogIndex,
     election_elapsed: u64,
     election_timeout: u64,
+    /// The election timer was last reset by a leader's contact, or by the node's start with
+    /// `Config::lease_reads`: a leader may hold a lease on this node's vote until
+    /// `election_elapsed` reaches `election_ticks`, whatever term the node has reached since
+    /// (`lease_bars_votes`).
+    lease_guard: bool,
     heartbeat_elapsed: u64,
     rng: Rng,
     /// The configurations the log holds, the one in force last (thesis §4.1).
@@ -131,6 +136,7 @@ impl<C: Command> Raft<C> {
             leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
+            lease_guard: false,
             heartbeat_elapsed: 0,
             rng: Rng::new(config.seed),
             memberships,
@@ -146,6 +152,9 @@ impl<C: Command> Raft<C> {
             config,
         };
         raft.reset_election_timer();
+        // A node that went down may have confirmed a leader's lease just before: its vote
+        // stays barred for the lease's span, counted from its start.
+        raft.lease_guard = raft.config.lease_reads;
         Ok(raft)
     }
 
@@ -433,7 +442,7 @@ impl<C: Command> Raft<C> {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_heartbeat(out);
                 if self.reads.is_some() {
-                    self.resend_leader_checks(out);
+                    self.reads_heartbeat(out);
                 }
             }
         } else {
@@ -513,7 +522,7 @@ impl<C: Command> Raft<C> {
                 // and all: its sender cannot hear a leader that the rest of the cluster hears.
                 Message::RequestVote {
                     transfer: false, ..
-                } if self.config.check_quorum && self.in_lease() => {
+                } if self.config.check_quorum && (self.in_lease() || self.lease_bars_votes()) => {
                     return;
                 }
                 _ => {}
@@ -543,8 +552,9 @@ impl<C: Command> Raft<C> {
             Message::RequestVote {
                 last_log_index,
                 last_log_term,
+                transfer,
                 ..
-            } => self.handle_request_vote(from, last_log_index, last_log_term, out),
+            } => self.handle_request_vote(from, last_log_index, last_log_term, transfer, out),
             Message::RequestVoteResponse { vote_granted, .. } => {
                 if self.role == Role::Candidate {
                     self.handle_vote_response(from, vote_granted, out);
@@ -681,6 +691,17 @@ impl<C: Command> Raft<C> {
     pub(super) fn in_lease(&self) -> bool {
         self.role == Role::Leader
             || (self.leader.is_some() && self.election_elapsed < self.config.election_ticks)
+    }
+
+    /// True while a leader may hold a lease on this node's vote (`Config::lease_reads`): it
+    /// heard from a leader, or started, less than `election_ticks` ticks ago, whatever term it
+    /// has reached since (a stale answer can raise its term and clear its leader within the
+    /// lease). It grants no vote then but to a transfer's candidate (whose leader gave up its
+    /// lease).
+    pub(super) fn lease_bars_votes(&self) -> bool {
+        self.config.lease_reads
+            && self.lease_guard
+            && self.election_elapsed < self.config.election_ticks
     }
 
     /// The message's term if it may be acted on, or `None` to drop it: it must be well formed

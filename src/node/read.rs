@@ -5,6 +5,16 @@
 //! since the read arrived. One round serves every read that arrived before it started. A
 //! follower forwards its reads to its leader. Every read is answered exactly once, with
 //! `ReadReady` or `ReadFailed`.
+//!
+//! With `Config::lease_reads` (thesis §6.4.1), a confirmed round also starts a lease: for
+//! `Config::lease_ticks` leader ticks from the round's start, no voter that confirmed it votes
+//! for another (their stickiness lasts `election_ticks` of their own ticks from when they
+//! received it), so no other leader can exist and a read is served at once, at the commit
+//! index. A lease holds only in the configuration it was confirmed in, once that configuration
+//! is committed (every later leader then uses it, or a configuration this leader appended
+//! after it), and a leader that starts a transfer gives it up for the rest of its term (the
+//! transfer's candidate is let through stickiness). While reads are served under the lease,
+//! each heartbeat starts a round that renews it.
 
 use std::collections::VecDeque;
 
@@ -12,7 +22,7 @@ use crate::action::{Action, ReadError};
 use crate::message::Message;
 use crate::quorum::VoteResult;
 use crate::tracker::Votes;
-use crate::types::{Command, LogIndex, NodeId, Role};
+use crate::types::{Command, LogIndex, NodeId, Role, Term};
 
 use super::Raft;
 
@@ -37,6 +47,19 @@ pub(crate) struct Reads {
     unassigned: usize,
     /// On a follower: reads forwarded (context, to whom, leader contacts since).
     forwarded: Vec<(u64, NodeId, u64)>,
+    /// On a leader: its ticks counted since this was made, the clock of its lease.
+    clock: u64,
+    /// When round `round` started (`clock`), and the index of the configuration in force then.
+    round_started: u64,
+    round_config: LogIndex,
+    /// Lease reads: the lease, as (the start of the round that confirmed it, the index of its
+    /// configuration); `None` when there is none.
+    lease: Option<(u64, LogIndex)>,
+    /// A transfer was started in this term: no lease until it ends.
+    lease_barred: bool,
+    /// A read was served under the lease since the last round started: the next heartbeat
+    /// starts a round that renews it.
+    renew: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +124,13 @@ impl<C: Command> Raft<C> {
             let error = ReadError::TransferInProgress { to: transfer.to };
             self.fail_read(context, from, error, out);
             return;
+        }
+        if self.config.lease_reads {
+            if let Some(index) = self.lease_read_index() {
+                self.reads_mut().renew = true;
+                Self::push_read_ready(self.term, context, from, index, out);
+                return;
+            }
         }
         let reads = self.reads_mut();
         reads.pending.push_back(PendingRead {
@@ -182,8 +212,7 @@ impl<C: Command> Raft<C> {
         if reads.acks.record(membership, from, true)
             && reads.acks.result(membership) == VoteResult::Won
         {
-            reads.confirmed = round;
-            self.advance_reads(out);
+            self.round_confirmed(out);
         }
     }
 
@@ -204,27 +233,26 @@ impl<C: Command> Raft<C> {
                 break;
             }
             let read = reads.pending.pop_front().expect("front above");
-            let index = read.index;
-            match read.from {
-                None => out.push(Action::ReadReady {
-                    context: read.context,
-                    index,
-                }),
-                Some(follower) => out.push(Action::Send {
-                    to: follower,
-                    message: Message::ReadIndexResponse {
-                        term: self.term,
-                        context: read.context,
-                        index: Some(index),
-                    },
-                }),
-            }
+            let (context, from, index) = (read.context, read.from, read.index);
+            Self::push_read_ready(self.term, context, from, index, out);
         }
         if reads.unassigned == 0 || reads.round != reads.confirmed || !term_committed {
             return;
         }
-        // A new round, for every read that has none yet: the newest `unassigned`.
+        self.start_round(commit_index, out);
+    }
+
+    /// A new round, for every read that has none yet (the newest `unassigned`, if any), at the
+    /// commit index `commit_index`; no round may be in flight.
+    fn start_round(&mut self, commit_index: LogIndex, out: &mut Vec<Action<C>>) {
+        let config_index = self.memberships.current_index();
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
         reads.round += 1;
+        reads.round_started = reads.clock;
+        reads.round_config = config_index;
+        reads.renew = false;
         let round = reads.round;
         let first = reads.pending.len() - reads.unassigned;
         for read in reads.pending.range_mut(first..) {
@@ -237,23 +265,93 @@ impl<C: Command> Raft<C> {
         reads.acks.record(membership, self.config.id, true);
         if reads.acks.result(membership) == VoteResult::Won {
             // The only voter: nobody to ask.
-            reads.confirmed = round;
-            self.advance_reads(out);
+            self.round_confirmed(out);
             return;
         }
         let term = self.term;
         self.ask_voters(|| Message::LeaderCheck { term, round }, |_| false, out);
     }
 
+    /// Round `reads.round` is confirmed by a majority: its reads are served and, with lease
+    /// reads, it starts a lease if the configuration it was confirmed in is still the one in
+    /// force, and committed.
+    fn round_confirmed(&mut self, out: &mut Vec<Action<C>>) {
+        let config_index = self.memberships.current_index();
+        let config_committed = config_index <= self.commit_index;
+        let lease_reads = self.config.lease_reads;
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        reads.confirmed = reads.round;
+        if lease_reads
+            && !reads.lease_barred
+            && reads.round_config == config_index
+            && config_committed
+        {
+            reads.lease = Some((reads.round_started, config_index));
+        }
+        self.advance_reads(out);
+    }
+
+    /// The index to serve a read at under the lease, if it holds: the leader's term has an
+    /// entry committed, no transfer was started in it, the lease's configuration is the one
+    /// in force and committed, and fewer than `Config::lease_ticks` ticks have passed since
+    /// the lease's round started.
+    fn lease_read_index(&self) -> Option<LogIndex> {
+        let reads = self.reads.as_ref()?;
+        let (start, config_index) = reads.lease?;
+        let holds = !reads.lease_barred
+            && reads.clock - start < self.config.lease_ticks()
+            && config_index == self.memberships.current_index()
+            && config_index <= self.commit_index
+            && self.log.term_at(self.commit_index) == Some(self.term);
+        holds.then_some(self.commit_index)
+    }
+
+    /// A leader gives up its lease for the rest of its term (it starts a transfer).
+    #[cold]
+    pub(super) fn bar_lease(&mut self) {
+        let reads = self.reads_mut();
+        reads.lease = None;
+        reads.lease_barred = true;
+    }
+
+    /// Answers a read confirmed at `index`: to the leader's host (`from` = `None`) or to the
+    /// follower that forwarded it.
+    fn push_read_ready(
+        term: Term,
+        context: u64,
+        from: Option<NodeId>,
+        index: LogIndex,
+        out: &mut Vec<Action<C>>,
+    ) {
+        match from {
+            None => out.push(Action::ReadReady { context, index }),
+            Some(follower) => out.push(Action::Send {
+                to: follower,
+                message: Message::ReadIndexResponse {
+                    term,
+                    context,
+                    index: Some(index),
+                },
+            }),
+        }
+    }
+
     /// At each heartbeat, the round in flight is asked again of the voters that have not
     /// confirmed it: a lost `LeaderCheck` or answer delays its reads by a heartbeat, not by a
-    /// timeout.
+    /// timeout. With lease reads, a heartbeat with no round in flight starts one if reads were served
+    /// under the lease since the last: the lease is renewed while it is used, and lapses when
+    /// idle (the next read then takes a round, and starts a new lease).
     #[cold]
-    pub(super) fn resend_leader_checks(&self, out: &mut Vec<Action<C>>) {
+    pub(super) fn reads_heartbeat(&mut self, out: &mut Vec<Action<C>>) {
         let Some(reads) = &self.reads else {
             return;
         };
         if reads.round == reads.confirmed {
+            if reads.renew && self.log.term_at(self.commit_index) == Some(self.term) {
+                self.start_round(self.commit_index, out);
+            }
             return;
         }
         let (term, round) = (self.term, reads.round);
@@ -291,6 +389,7 @@ impl<C: Command> Raft<C> {
         let Some(mut reads) = self.reads.take() else {
             return;
         };
+        reads.clock += 1;
         let mut expired_round = false;
         for read in &mut reads.pending {
             read.age += 1;
@@ -350,6 +449,9 @@ impl<C: Command> Raft<C> {
             reads.round = 0;
             reads.confirmed = 0;
             reads.unassigned = 0;
+            reads.lease = None;
+            reads.lease_barred = false;
+            reads.renew = false;
             let error = ReadError::LeadershipLost { leader_hint };
             for read in std::mem::take(&mut reads.pending) {
                 self.fail_read(read.context, read.from, error, out);

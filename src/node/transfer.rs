@@ -33,6 +33,12 @@ impl<C: Command> Raft<C> {
             timeout_now_sent: false,
         });
         out.push(Action::TransferStarted { to });
+        if self.config.lease_reads {
+            // The target's vote requests get past the voters' stickiness: the lease that
+            // stickiness backs is over, for the rest of the term (a delayed `TimeoutNow` may
+            // still start an election after an abort).
+            self.bar_lease();
+        }
         let slot = self
             .peer_slot(to)
             .expect("a leader tracks every voter but itself");

@@ -75,6 +75,11 @@ pub struct SimConfig {
     /// anywhere in the carried-out prefix, and loses the rest of the buffer. Off, every step's
     /// actions are carried out at once.
     pub batching: bool,
+    /// Hosts keep time by a monotonic clock: a node resumed after a pause is first given every
+    /// tick it missed, as the contract of `Config::lease_drift_ticks` asks of a host. Off, a
+    /// paused node's clock stands still while others' run (a host that breaks the contract:
+    /// its leader may serve reads under a lease that ended while it slept).
+    pub resume_catches_up: bool,
 }
 
 impl SimConfig {
@@ -98,6 +103,7 @@ impl SimConfig {
             snapshot_every: None,
             snapshot_padding: 0,
             batching: false,
+            resume_catches_up: true,
         }
     }
 
@@ -289,6 +295,10 @@ pub struct SimStats {
     /// Reads answered with a read index (`Action::ReadReady`), each checked against every
     /// write committed before it was asked.
     pub reads_ready: u64,
+    /// Of those, the reads answered in the very step that asked them, by the node asked: a
+    /// leader's reads served under its lease (`Config::lease_reads`), or by a leader alone in
+    /// its configuration.
+    pub reads_ready_at_once: u64,
     /// Reads answered with `Action::ReadFailed`.
     pub reads_failed: u64,
     /// Leadership transfers started (`Event::TransferLeadership` accepted).
@@ -405,6 +415,8 @@ struct SimNode<C> {
     /// the state after it.
     snapshot_due: Option<(LogIndex, u64)>,
     paused: bool,
+    /// When it was paused (`now`), while it is.
+    paused_at: u64,
     incarnation: u64,
     /// What the host hands back as `Restored::membership`: the founding voters for a founding
     /// node, empty for one that joined.
@@ -503,6 +515,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             out: Vec::new(),
             snapshot_due: None,
             paused: false,
+            paused_at: 0,
             incarnation: 0,
             bootstrap,
             retired: false,
@@ -833,7 +846,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let result = self.checker.on_read_asked(id, context);
         self.check(result);
         self.stats.reads_asked += 1;
+        let answered = self.stats.reads_ready;
         self.step_node(position, Event::Read { context });
+        if self.stats.reads_ready > answered {
+            self.stats.reads_ready_at_once += 1;
+        }
         Some(context)
     }
 
@@ -1031,16 +1048,25 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let position = self.position(id);
         if !self.nodes[position].paused && self.nodes[position].raft.is_some() {
             self.nodes[position].paused = true;
+            self.nodes[position].paused_at = self.now;
             self.stats.partitions += 1;
             self.note(SimEvent::Paused { node: id });
         }
     }
 
-    /// Lets a paused node run again; its waiting messages are delivered.
+    /// Lets a paused node run again: with `SimConfig::resume_catches_up`, it is first given
+    /// the ticks it missed; then its waiting messages are delivered.
     pub fn resume(&mut self, id: NodeId) {
         let position = self.position(id);
         if self.nodes[position].paused {
             self.nodes[position].paused = false;
+            if self.config.resume_catches_up {
+                for _ in self.nodes[position].paused_at..self.now {
+                    if self.nodes[position].raft.is_some() {
+                        self.step_node(position, Event::Tick);
+                    }
+                }
+            }
             self.network.release(id, self.now);
             self.note(SimEvent::Resumed { node: id });
         }
