@@ -7,11 +7,12 @@ mod common;
 
 use pureraft::sim::scenarios::{self, Scenario};
 use pureraft::{
-    Action, Config, HardState, Message, NodeId, Persist, ProposeError, Raft, Role, Term,
+    Action, Config, Event, HardState, Message, NodeId, Persist, ProposeError, Raft, Role, Term,
     TransferError,
 };
 
 use common::hand::*;
+use common::net::Net;
 
 type Node = Raft<u64>;
 
@@ -828,4 +829,185 @@ fn etcd_free_stuck_candidate_with_check_quorum() {
             "seed {seed}"
         );
     }
+}
+
+// ----- ports of etcd-io/raft's `testdata/prevote*.txt` and `checkquorum.txt` -----
+
+/// Three founding nodes {1, 2, 3} on a lossless hand-driven network, with PreVote and
+/// CheckQuorum as given.
+fn net_of_three(pre_vote: bool, check_quorum: bool) -> Net {
+    Net::new((1..=3).map(|id| {
+        let mut config = config_with_elections(id);
+        config.pre_vote = pre_vote;
+        config.check_quorum = check_quorum;
+        founding(config, &[1, 2, 3])
+    }))
+}
+
+/// Ticks node `id` alone (nothing delivered) until its election timer fires: it becomes a
+/// pre-candidate, or with PreVote off a candidate of the next term.
+fn campaign(net: &mut Net, id: NodeId) {
+    let term = net.node(id).term();
+    for _ in 0..2 * net.node(id).config().election_ticks {
+        net.step(id, Event::Tick);
+        let node = net.node(id);
+        if node.role() == Role::PreCandidate || node.term() > term {
+            return;
+        }
+    }
+    panic!("node {id}'s election timer did not fire");
+}
+
+/// True if node `id` sent a `RequestVote` of `term`, or answered one of `term` (`answered`).
+fn vote_traffic(net: &Net, id: NodeId, term: Term) -> (bool, bool) {
+    let sent = |wanted: fn(&Message<u64>) -> bool| {
+        net.history.iter().any(|(from, action)| {
+            *from == id
+                && matches!(action, Action::Send { message, .. } if message.term() == term && wanted(message))
+        })
+    };
+    (
+        sent(|message| matches!(message, Message::RequestVote { .. })),
+        sent(|message| matches!(message, Message::RequestVoteResponse { .. })),
+    )
+}
+
+/// etcd-io/raft `testdata/prevote.txt`, PreVote without CheckQuorum: a node behind on the log
+/// (3, which missed entry 2) gets no pre-vote, raises no term and goes back to following the
+/// leader, which keeps its term. The file's second half differs here, as the thesis says
+/// (§9.6): etcd enforces the recent-leader condition only with CheckQuorum, so its up-to-date
+/// node 2 wins a pre-vote from the live leader; ours is refused while the leader is heard, and
+/// wins once the leader is gone, in the next term, with no term raised in between.
+#[test]
+fn etcd_prevote_txt() {
+    let mut net = net_of_three(true, false);
+    net.elect(1);
+    net.tick(3);
+    // Entry 2 reaches 2, not 3.
+    net.step(1, Event::Propose(7));
+    net.down.insert(3);
+    net.deliver();
+    net.down.clear();
+    assert_eq!((net.node(2).last_index(), net.node(3).last_index()), (2, 1));
+
+    campaign(&mut net, 3);
+    net.deliver();
+    assert_eq!(
+        vote_traffic(&net, 3, 2),
+        (false, false),
+        "3 never campaigned"
+    );
+    assert_eq!((net.node(3).term(), net.node(1).term()), (1, 1));
+    assert_eq!(net.leader(), Some(1));
+    // The append 3 missed is sent again on the answer to the leader's second heartbeat.
+    net.tick(2 * net.node(1).config().heartbeat_ticks);
+    assert_eq!(
+        net.node(3).last_index(),
+        2,
+        "3 caught up within two heartbeats"
+    );
+    assert_eq!(net.node(3).leader(), Some(1));
+
+    campaign(&mut net, 2);
+    net.deliver();
+    assert_eq!(
+        vote_traffic(&net, 2, 2),
+        (false, false),
+        "refused while 1 is heard"
+    );
+    assert_eq!(net.leader(), Some(1));
+    net.down.insert(1);
+    net.tick(4 * net.node(2).config().election_ticks);
+    let leader = net.leader().expect("2 or 3 leads");
+    assert_ne!(leader, 1);
+    assert_eq!(
+        net.node(leader).term(),
+        2,
+        "one election, no term raised before it"
+    );
+}
+
+/// etcd-io/raft `testdata/prevote_checkquorum.txt`: with PreVote and CheckQuorum a node's
+/// pre-vote is refused by voters that hear the leader (2's); a voter that has no leader (2,
+/// whose failed pre-vote cleared it) grants one, so 3 wins a pre-vote and the election with 2
+/// while leader 1 ignores it. Then two nodes that both campaign (1, then 2) replace the new
+/// leader 3 although it is alive: the recent-leader condition holds only on voters that
+/// follow a leader.
+#[test]
+fn etcd_prevote_checkquorum_txt() {
+    let mut net = net_of_three(true, true);
+    net.elect(1);
+    net.tick(3);
+
+    campaign(&mut net, 2);
+    net.deliver();
+    assert_eq!(vote_traffic(&net, 2, 2), (false, false));
+    assert_eq!((net.leader(), net.node(2).term()), (Some(1), 1));
+    assert_eq!(
+        net.node(2).leader(),
+        None,
+        "its pre-vote cleared its leader"
+    );
+
+    campaign(&mut net, 3);
+    net.deliver();
+    assert_eq!(net.leader(), Some(3));
+    assert_eq!(net.node(3).term(), 2);
+    assert_eq!(
+        vote_traffic(&net, 1, 2),
+        (false, false),
+        "1 ignored 3's vote request"
+    );
+    assert!(vote_traffic(&net, 2, 2).1, "2 voted");
+    assert_eq!(net.node(1).leader(), Some(3), "1 follows the new leader");
+
+    campaign(&mut net, 1);
+    net.deliver();
+    assert_eq!(
+        vote_traffic(&net, 1, 3),
+        (false, false),
+        "refused: 2 and 3 hear 3"
+    );
+    campaign(&mut net, 2);
+    net.deliver();
+    assert_eq!(net.leader(), Some(2));
+    assert_eq!(net.node(2).term(), 3);
+    assert!(!vote_traffic(&net, 3, 3).1, "3 ignored 2's vote request");
+}
+
+/// etcd-io/raft `testdata/checkquorum.txt`, CheckQuorum without PreVote: a candidate's vote
+/// requests are ignored while the leader is active; the leader, ticked alone for two election
+/// timeouts with none of its heartbeats delivered, steps down; the heartbeats then reach the
+/// candidate, whose answer gives the old leader its term; the candidate's next campaign wins
+/// with the old leader's vote, while node 3, which just heard heartbeats, ignores it.
+#[test]
+fn etcd_checkquorum_txt() {
+    let mut net = net_of_three(false, true);
+    net.elect(1);
+    net.tick(3);
+
+    campaign(&mut net, 2);
+    net.deliver();
+    assert_eq!(net.node(2).role(), Role::Candidate);
+    assert_eq!(net.node(2).term(), 2);
+    assert_eq!((net.leader(), net.node(1).term()), (Some(1), 1));
+    assert!(!(vote_traffic(&net, 1, 2).1 || vote_traffic(&net, 3, 2).1));
+
+    let election = net.node(1).config().election_ticks;
+    for _ in 0..2 * election {
+        net.step(1, Event::Tick);
+    }
+    assert_eq!(
+        (net.node(1).role(), net.node(1).term()),
+        (Role::Follower, 1)
+    );
+    net.deliver();
+    assert_eq!(net.node(1).term(), 2, "2's answer to a heartbeat");
+
+    campaign(&mut net, 2);
+    assert_eq!(net.node(2).term(), 3);
+    net.deliver();
+    assert_eq!(net.leader(), Some(2));
+    assert!(vote_traffic(&net, 1, 3).1, "1 voted");
+    assert!(!vote_traffic(&net, 3, 3).1, "3 ignored the request");
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod hand;
+pub mod net;
 
 use std::fmt::Debug;
 use std::hash::Hash;
