@@ -79,10 +79,11 @@ pub struct Config {
     /// voter's host delivers `election_ticks` ticks, the leader's host delivers at least
     /// `election_ticks - 1 - lease_drift_ticks` ticks. One tick is lost to granularity even
     /// with perfect clocks; `lease_drift_ticks` covers the rest: clocks running at different
-    /// rates, timers firing late, and pauses. A host must deliver the ticks it missed (by a
-    /// monotonic clock) before anything else after a pause, a stopped process, a long
-    /// collection or a suspended machine, or its leader serves reads under a lease that ended
-    /// while it slept. Must be below `election_ticks - 1`.
+    /// rates, timers firing late, and pauses. So before it steps each `Event::Read`, a host
+    /// delivers every tick whose time has come by a monotonic clock: after a stopped process,
+    /// a long collection or a suspended machine, a read may be handled before the timer's
+    /// catch-up, and the leader would serve it under a lease that ended while it slept. Must
+    /// be below `election_ticks - 1`.
     pub lease_drift_ticks: u64,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.

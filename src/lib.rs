@@ -225,9 +225,11 @@
 //! A lease rests on time, so the host owes the bound of [`Config::lease_drift_ticks`]: over
 //! any span in which a voter's host delivers `election_ticks` ticks, the leader's host delivers
 //! at least `election_ticks - 1 - lease_drift_ticks` (2 ticks of slack by default, of 10).
-//! Above all, a host must deliver the ticks it missed, by a monotonic clock, before anything
-//! else after its process was paused: a leader resumed with its clock stopped would serve reads
-//! under a lease that ended while it slept. The simulator's hosts do so
+//! Above all, before it steps each [`Event::Read`], a host delivers every tick whose time has
+//! come by a monotonic clock: after its process was paused (stopped, a long collection, a
+//! suspended machine) a read may reach it before its timer catches up, and a leader whose
+//! clock stood still would serve it under a lease that ended while it slept. The simulator's
+//! hosts give a resumed node its missed ticks before anything else
 //! (`SimConfig::resume_catches_up`); `tests/leases.rs` shows the checker catching a stale read
 //! when they do not.
 //!

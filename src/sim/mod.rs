@@ -837,10 +837,15 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// A client asks node `id` (if up) for a linearizable read (`Event::Read`), with a new
     /// context. The answer comes as the node's `ReadReady` or `ReadFailed`, in this step or a
     /// later one, and the checker holds a read index to every write committed before now.
-    /// Answers the context, or `None` if the node is down.
+    /// Answers the context, or `None` if the node is down or paused (a paused host takes no
+    /// request: its process is not running; once resumed, it has caught up with the ticks it
+    /// missed before it takes the next, as the contract of `Config::lease_drift_ticks` asks).
     pub fn read(&mut self, id: NodeId) -> Option<u64> {
         let position = self.position(id);
         self.nodes[position].raft.as_ref()?;
+        if self.nodes[position].paused {
+            return None;
+        }
         self.next_read_context += 1;
         let context = self.next_read_context;
         let result = self.checker.on_read_asked(id, context);
