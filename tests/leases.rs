@@ -11,7 +11,7 @@ mod common;
 use pureraft::sim::{Faults, Sim, SimConfig};
 use pureraft::{
     Action, Config, ConfigError, Event, MembershipChange, Message, NodeId, Raft, ReadError,
-    Restored, Role, Term,
+    Restored, Role,
 };
 
 use common::hand::*;
@@ -48,45 +48,6 @@ fn leader_with_lease() -> Node {
     let actions = receive(&mut leader, 3, check_answer(1, 1));
     assert_eq!(ready(&actions), vec![(100, leader.commit_index())]);
     leader
-}
-
-fn read(node: &mut Node, context: u64) -> Vec<Action<u64>> {
-    node.step(Event::Read { context })
-}
-
-fn check_answer(term: Term, round: u64) -> Message<u64> {
-    Message::LeaderCheckResponse { term, round }
-}
-
-/// The rounds of `LeaderCheck` sent to `to`.
-fn checks_to(actions: &[Action<u64>], to: NodeId) -> Vec<u64> {
-    sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::LeaderCheck { round, .. } => Some(round),
-            _ => None,
-        })
-        .collect()
-}
-
-fn ready(actions: &[Action<u64>]) -> Vec<(u64, u64)> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::ReadReady { context, index } => Some((*context, *index)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn failed(actions: &[Action<u64>]) -> Vec<(u64, ReadError)> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::ReadFailed { context, error } => Some((*context, *error)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Ticks the leader once, node 2 acknowledging its log (so that CheckQuorum keeps it

@@ -5,7 +5,7 @@
 mod common;
 
 use pureraft::sim::{Faults, Sim, SimConfig};
-use pureraft::{Action, Event, Message, NodeId, Raft, ReadError, Role, Term};
+use pureraft::{Event, Message, NodeId, Raft, ReadError, Role};
 
 use common::hand::*;
 
@@ -26,45 +26,6 @@ fn leader_with_commit() -> Node {
     receive(&mut leader, 2, accepted(1, last));
     assert_eq!(leader.commit_index(), last);
     leader
-}
-
-fn read(node: &mut Node, context: u64) -> Vec<Action<u64>> {
-    node.step(Event::Read { context })
-}
-
-fn check_answer(term: Term, round: u64) -> Message<u64> {
-    Message::LeaderCheckResponse { term, round }
-}
-
-/// The rounds of `LeaderCheck` sent to `to`.
-fn checks_to(actions: &[Action<u64>], to: NodeId) -> Vec<u64> {
-    sent_to(actions, to)
-        .into_iter()
-        .filter_map(|message| match message {
-            Message::LeaderCheck { round, .. } => Some(round),
-            _ => None,
-        })
-        .collect()
-}
-
-fn ready(actions: &[Action<u64>]) -> Vec<(u64, u64)> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::ReadReady { context, index } => Some((*context, *index)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn failed(actions: &[Action<u64>]) -> Vec<(u64, ReadError)> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::ReadFailed { context, error } => Some((*context, *error)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// §6.4: the leader answers a read at its commit index once a round of `LeaderCheck`s is

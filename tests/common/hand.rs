@@ -4,8 +4,8 @@
 
 use pureraft::{
     Action, AppendOutcome, Command, Config, Entry, Event, HardState, LogIndex, Membership, Message,
-    NodeId, Payload, Persist, Raft, Restored, Role, Snapshot, SnapshotChunk, SnapshotMeta,
-    SnapshotOutcome, Term,
+    NodeId, Payload, Persist, Raft, ReadError, Restored, Role, Snapshot, SnapshotChunk,
+    SnapshotMeta, SnapshotOutcome, Term,
 };
 
 pub type Node = Raft<u64>;
@@ -543,4 +543,49 @@ pub fn assert_ordering_rule(durable: &[Entry<u64>], actions: &[Action<u64>]) {
             _ => {}
         }
     }
+}
+
+// ----- reads -----
+
+/// Steps `Event::Read { context }`.
+pub fn read(node: &mut Node, context: u64) -> Actions {
+    node.step(Event::Read { context })
+}
+
+/// A voter's confirmation of round `round` of `LeaderCheck`.
+pub fn check_answer(term: Term, round: u64) -> Message<u64> {
+    Message::LeaderCheckResponse { term, round }
+}
+
+/// The rounds of `LeaderCheck` sent to `to`.
+pub fn checks_to(actions: &[Action<u64>], to: NodeId) -> Vec<u64> {
+    sent_to(actions, to)
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::LeaderCheck { round, .. } => Some(round),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reads answered with `ReadReady`: (context, index).
+pub fn ready(actions: &[Action<u64>]) -> Vec<(u64, u64)> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::ReadReady { context, index } => Some((*context, *index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reads answered with `ReadFailed`: (context, error).
+pub fn failed(actions: &[Action<u64>]) -> Vec<(u64, ReadError)> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::ReadFailed { context, error } => Some((*context, *error)),
+            _ => None,
+        })
+        .collect()
 }
