@@ -284,6 +284,36 @@ fn a_configuration_change_ends_the_lease_until_it_is_committed() {
     );
 }
 
+/// In a joint configuration a lease needs a round confirmed by both majorities: one from
+/// the incoming voters alone serves nothing and starts no lease; with the outgoing majority
+/// too, the read is served, and the next at once.
+#[test]
+fn a_lease_while_joint_needs_both_majorities() {
+    let mut config = lease_config(1);
+    config.auto_leave_joint = false; // The joint configuration stays in force.
+    let mut leader: Node = founding_in(config, &[1, 2, 3], &[1, 4, 5], &[]);
+    tick_until_campaign(&mut leader);
+    receive(&mut leader, 2, grant(1));
+    receive(&mut leader, 4, grant(1));
+    assert_eq!(leader.role(), Role::Leader);
+    let last = leader.last_index();
+    receive(&mut leader, 2, accepted(1, last));
+    receive(&mut leader, 4, accepted(1, last));
+    assert_eq!(leader.commit_index(), last);
+    read(&mut leader, 1);
+    assert!(ready(&receive(&mut leader, 2, check_answer(1, 1))).is_empty());
+    assert!(ready(&receive(&mut leader, 3, check_answer(1, 1))).is_empty());
+    assert!(
+        ready(&read(&mut leader, 2)).is_empty(),
+        "no lease from the incoming majority alone"
+    );
+    assert_eq!(
+        ready(&receive(&mut leader, 4, check_answer(1, 1))),
+        vec![(1, last)]
+    );
+    assert_eq!(ready(&read(&mut leader, 3)), vec![(3, last)], "a lease");
+}
+
 /// The voters' side: a voter that confirmed a leader's round keeps its vote from other
 /// candidates for `election_ticks`, even after a stale answer raised its term and cleared its
 /// leader (a vote request of that term is refused, a higher one ignored). Without lease reads,
