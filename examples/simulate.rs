@@ -476,10 +476,14 @@ fn run(args: &Args) -> Result<(), String> {
     say!("  elections              {}", stats.elections);
     say!(
         "  reads                  {} asked, {} ready (each read index checked against every \
-         write committed before it was asked; {} at once, under a lease), {} failed (to retry)",
+         write committed before it was asked{}), {} failed (to retry)",
         stats.reads_asked,
         stats.reads_ready,
-        stats.reads_ready_at_once,
+        if args.lease_reads {
+            format!("; {} at once, under a lease", stats.reads_ready_at_once)
+        } else {
+            String::new()
+        },
         stats.reads_failed
     );
     say!(
