@@ -1,0 +1,398 @@
+//! The KV service under faults, checked for linearizability: three `kv server` processes on
+//! loopback, concurrent clients doing put, get, delete and cas on a few keys, while a nemesis
+//! kills nodes with SIGKILL (`kill -9`) and restarts them from their disks, and cuts nodes off
+//! through the servers' own fault hook (`Request::Isolate`). The clients' history (every
+//! call and answer, with times; writes whose outcome was lost kept as indeterminate) is then
+//! checked by `pureraft_kv::lincheck`, after a last round of reads once every fault is healed:
+//! nothing acknowledged may be lost.
+//!
+//! `cargo test` runs it for `KV_LINCHECK_SECONDS` (default 12) seconds of faults, once with
+//! ReadIndex reads and once with lease reads; `examples/kv/lincheck.sh` runs it at length.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pureraft_kv::api::{Request, Response};
+use pureraft_kv::client::Client;
+use pureraft_kv::lincheck::{self, Event, Op, Verdict};
+
+const NODES: u64 = 3;
+const CLIENTS: u64 = 6;
+const KEYS: u64 = 5;
+
+struct Cluster {
+    dir: PathBuf,
+    addrs: Vec<String>,
+    children: Vec<Option<Child>>,
+    lease_reads: bool,
+}
+
+impl Cluster {
+    fn start(name: &str, lease_reads: bool) -> Cluster {
+        let dir = std::env::temp_dir().join(format!("pureraft-kv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Free ports: bound and released at once (loopback only).
+        let addrs: Vec<String> = (0..NODES)
+            .map(|_| {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                listener.local_addr().unwrap().to_string()
+            })
+            .collect();
+        let mut cluster = Cluster {
+            dir,
+            addrs,
+            children: (0..NODES).map(|_| None).collect(),
+            lease_reads,
+        };
+        for id in 1..=NODES {
+            cluster.spawn(id);
+        }
+        cluster
+    }
+
+    fn spawn(&mut self, id: u64) {
+        let peers: Vec<String> = (1..=NODES)
+            .map(|peer| format!("{peer}={}", self.addrs[peer as usize - 1]))
+            .collect();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("node-{id}.log")))
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kv"));
+        command
+            .args(["server", "--id", &id.to_string()])
+            .args(["--listen", &self.addrs[id as usize - 1]])
+            .args(["--peers", &peers.join(",")])
+            .arg("--data-dir")
+            .arg(self.dir.join(format!("node-{id}")))
+            .args(["--snapshot-every", "200"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if self.lease_reads {
+            command.arg("--lease-reads");
+        }
+        self.children[id as usize - 1] = Some(command.spawn().unwrap());
+    }
+
+    /// SIGKILL: the process dies at once, with whatever its disk holds.
+    fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.children[id as usize - 1].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn is_up(&self, id: u64) -> bool {
+        self.children[id as usize - 1].is_some()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for id in 1..=NODES {
+            self.kill(id);
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Sends a request to one node only (no redirects): the fault hook, status.
+async fn ask(addr: &str, request: Request) -> Response {
+    Client::new(vec![addr.to_string()])
+        .call(&request, Duration::from_millis(300))
+        .await
+}
+
+async fn isolate(cluster_addrs: &[String], node: u64) {
+    for (k, addr) in cluster_addrs.iter().enumerate() {
+        let id = k as u64 + 1;
+        let from = if id == node {
+            (1..=NODES).filter(|&other| other != node).collect()
+        } else {
+            vec![node]
+        };
+        ask(addr, Request::Isolate { from }).await;
+    }
+}
+
+async fn heal(cluster_addrs: &[String]) {
+    for addr in cluster_addrs {
+        ask(addr, Request::Isolate { from: vec![] }).await;
+    }
+}
+
+/// A small deterministic generator (xorshift) per client.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+struct Stats {
+    kills: AtomicU64,
+    isolations: AtomicU64,
+}
+
+async fn client_loop(
+    client_id: u64,
+    addrs: Vec<String>,
+    start: Instant,
+    until: Instant,
+    history: Arc<Mutex<Vec<Event>>>,
+) {
+    let mut rng = Rng(0x9e37_79b9 ^ ((client_id + 1) * 0x1234_5677));
+    let mut client = Client::new(addrs.clone());
+    // Half of the reads go to a random node, follower or not: a follower forwards them to the
+    // leader (ReadIndex) and serves them once it has applied that far.
+    let mut replicas: Vec<Client> = addrs
+        .iter()
+        .map(|addr| Client::new(vec![addr.clone()]))
+        .collect();
+    let mut n = 0;
+    let now = || start.elapsed().as_micros() as u64;
+    while Instant::now() < until {
+        n += 1;
+        let key = format!("k{}", rng.next() % KEYS);
+        let value = format!("c{client_id}-{n}");
+        let (request, op) = match rng.next() % 10 {
+            0..=3 => (
+                Request::Get { key: key.clone() },
+                Op::Get {
+                    key: key.clone(),
+                    result: None,
+                },
+            ),
+            4..=6 => (
+                Request::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+                Op::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+            ),
+            7 => (
+                Request::Delete { key: key.clone() },
+                Op::Delete { key: key.clone() },
+            ),
+            _ => {
+                // Swap from what it last read, or from absent.
+                let expected = (rng.next() % 2 == 0)
+                    .then(|| format!("c{}-{}", rng.next() % CLIENTS, rng.next() % 20));
+                (
+                    Request::Cas {
+                        key: key.clone(),
+                        expected: expected.clone(),
+                        new: value.clone(),
+                    },
+                    Op::Cas {
+                        key: key.clone(),
+                        expected,
+                        new: value.clone(),
+                        result: None,
+                    },
+                )
+            }
+        };
+        let call = now();
+        let response = match request {
+            Request::Get { .. } if rng.next() % 2 == 0 => {
+                let replica = (rng.next() % NODES) as usize;
+                replicas[replica]
+                    .call(&request, Duration::from_millis(500))
+                    .await
+            }
+            _ => client.call(&request, Duration::from_secs(3)).await,
+        };
+        let ret = now();
+        let event = match (op, response) {
+            (Op::Get { key, .. }, Response::Value(value)) => Some(Event {
+                client: client_id,
+                op: Op::Get {
+                    key,
+                    result: Some(value),
+                },
+                call,
+                ret: Some(ret),
+            }),
+            (op @ (Op::Put { .. } | Op::Delete { .. }), Response::Ok) => Some(Event {
+                client: client_id,
+                op,
+                call,
+                ret: Some(ret),
+            }),
+            (
+                Op::Cas {
+                    key, expected, new, ..
+                },
+                Response::Swapped(swapped),
+            ) => Some(Event {
+                client: client_id,
+                op: Op::Cas {
+                    key,
+                    expected,
+                    new,
+                    result: Some(swapped),
+                },
+                call,
+                ret: Some(ret),
+            }),
+            // The outcome of a write is lost: it may take effect at any time after the call.
+            (op, Response::Unknown(_)) if !matches!(op, Op::Get { .. }) => {
+                client = Client::new(addrs.clone());
+                Some(Event {
+                    client: client_id,
+                    op,
+                    call,
+                    ret: None,
+                })
+            }
+            // Refused (not applied, never will be) or a read not served: no effect.
+            _ => None,
+        };
+        if let Some(event) = event {
+            history.lock().unwrap().push(event);
+        }
+        tokio::time::sleep(Duration::from_millis(rng.next() % 4)).await;
+    }
+}
+
+fn run(name: &str, lease_reads: bool) {
+    let seconds: u64 = std::env::var("KV_LINCHECK_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(12);
+    let mut cluster = Cluster::start(name, lease_reads);
+    let addrs = cluster.addrs.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let history = Arc::new(Mutex::new(Vec::new()));
+    let stats = Stats {
+        kills: AtomicU64::new(0),
+        isolations: AtomicU64::new(0),
+    };
+    let start = Instant::now();
+    // Wait for a leader: a first write succeeds.
+    runtime.block_on(async {
+        let mut client = Client::new(addrs.clone());
+        let first = Request::Put {
+            key: "ready".into(),
+            value: "1".into(),
+        };
+        loop {
+            if client.call(&first, Duration::from_secs(2)).await == Response::Ok {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no leader elected"
+            );
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client_id| {
+            runtime.spawn(client_loop(
+                client_id,
+                addrs.clone(),
+                start,
+                until,
+                history.clone(),
+            ))
+        })
+        .collect();
+    // The nemesis, on this thread: a fault about every 1.5 s, each healed after 0.5-1.5 s.
+    let mut rng = Rng(0xdead_beef ^ u64::from(lease_reads));
+    while Instant::now() + Duration::from_millis(1500) < until {
+        std::thread::sleep(Duration::from_millis(700 + rng.next() % 800));
+        let victim = 1 + rng.next() % NODES;
+        if rng.next() % 2 == 0 {
+            cluster.kill(victim);
+            stats.kills.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(300 + rng.next() % 1000));
+            cluster.spawn(victim);
+        } else {
+            runtime.block_on(isolate(&addrs, victim));
+            stats.isolations.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(800 + rng.next() % 1500));
+            runtime.block_on(heal(&addrs));
+        }
+    }
+    for client in clients {
+        runtime.block_on(client).unwrap();
+    }
+    // Every fault healed: every node up, no link cut; then each key read once more.
+    for id in 1..=NODES {
+        if !cluster.is_up(id) {
+            cluster.spawn(id);
+        }
+    }
+    runtime.block_on(heal(&addrs));
+    runtime.block_on(async {
+        let mut client = Client::new(addrs.clone());
+        for key in 0..KEYS {
+            let key = format!("k{key}");
+            let call = start.elapsed().as_micros() as u64;
+            let response = client
+                .call(&Request::Get { key: key.clone() }, Duration::from_secs(20))
+                .await;
+            let Response::Value(value) = response else {
+                panic!("{name}: the healed cluster did not serve a read of {key}: {response:?}");
+            };
+            history.lock().unwrap().push(Event {
+                client: CLIENTS,
+                op: Op::Get {
+                    key,
+                    result: Some(value),
+                },
+                call,
+                ret: Some(start.elapsed().as_micros() as u64),
+            });
+        }
+    });
+    let history = history.lock().unwrap().clone();
+    let indeterminate = history.iter().filter(|event| event.ret.is_none()).count();
+    let verdict = lincheck::check(&history, 50_000_000);
+    eprintln!(
+        "{name}: {} operations ({} indeterminate) by {CLIENTS} clients on {KEYS} keys in {seconds} s; \
+         {} kills, {} isolations; verdict {verdict:?}",
+        history.len(),
+        indeterminate,
+        stats.kills.load(Ordering::Relaxed),
+        stats.isolations.load(Ordering::Relaxed),
+    );
+    assert_eq!(verdict, Verdict::Linearizable, "{name}");
+    assert!(
+        history.len() > 100,
+        "{name}: too few operations to judge ({})",
+        history.len()
+    );
+}
+
+#[test]
+fn linearizable_under_kill_9_and_partitions_with_read_index() {
+    run("readindex", false);
+}
+
+#[test]
+fn linearizable_under_kill_9_and_partitions_with_lease_reads() {
+    run("lease", true);
+}
