@@ -125,6 +125,42 @@ fn follower_forwards_reads_to_its_leader() {
     ));
 }
 
+/// A forwarded read waits two election timeouts of the follower's own ticks for its answer,
+/// however much the leader sends meanwhile, then fails (to be retried). Found by the KV
+/// service's load test: when the follower counted its leader's messages instead, a busy
+/// leader's appends and leader checks made forwarded reads fail within milliseconds.
+#[test]
+fn a_forwarded_read_waits_two_election_timeouts_of_ticks_whatever_the_leader_sends() {
+    let mut follower = node(2);
+    receive(&mut follower, 1, append(1, 0, 0, vec![entry(1, 1)], 1));
+    read(&mut follower, 5);
+    for round in 1..=500 {
+        let actions = receive(&mut follower, 1, Message::LeaderCheck { term: 1, round });
+        assert!(failed(&actions).is_empty(), "failed after {round} leader checks");
+        let actions = receive(&mut follower, 1, append(1, 1, 1, vec![], 1));
+        assert!(failed(&actions).is_empty(), "failed after {round} appends");
+    }
+    let limit = 2 * follower.config().election_ticks;
+    for tick in 1..limit {
+        // The leader's heartbeat keeps the follower from campaigning.
+        receive(&mut follower, 1, append(1, 1, 1, vec![], 1));
+        let actions = follower.step(Event::Tick);
+        assert!(failed(&actions).is_empty(), "failed at tick {tick}");
+    }
+    receive(&mut follower, 1, append(1, 1, 1, vec![], 1));
+    let actions = follower.step(Event::Tick);
+    assert_eq!(failed(&actions), vec![(5, ReadError::Timeout)]);
+    // With nothing forwarded, idle ticks are back on the fast path: a new read forwarded
+    // later still gets its whole wait.
+    read(&mut follower, 6);
+    let answer = Message::ReadIndexResponse {
+        term: 1,
+        context: 6,
+        index: Some(1),
+    };
+    assert_eq!(ready(&receive(&mut follower, 1, answer)), vec![(6, 1)]);
+}
+
 /// A leader serves a forwarded read like its own, and answers the follower.
 #[test]
 fn leader_serves_a_forwarded_read() {

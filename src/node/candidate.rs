@@ -20,6 +20,7 @@ impl<C: Command> Raft<C> {
         // Raft §5.2: randomized in [election_ticks, 2 * election_ticks).
         let ticks = self.config.election_ticks;
         self.election_timeout = self.rng.in_range(ticks, ticks);
+        self.update_fast_tick_limit();
     }
 
     /// Figure 2, followers: "If election timeout elapses ... convert to candidate";

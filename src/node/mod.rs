@@ -56,6 +56,10 @@ pub struct Raft<C> {
     leader_verified_index: LogIndex,
     election_elapsed: u64,
     election_timeout: u64,
+    /// An idle tick takes the inline fast path while `election_elapsed + 1` is below this:
+    /// the election timeout, or 0 while this follower holds reads forwarded to its leader,
+    /// whose ages only the slow path counts (`update_fast_tick_limit`).
+    fast_tick_limit: u64,
     /// The election timer was last reset by a leader's contact, or by the node's start with
     /// `Config::lease_reads`: a leader may hold a lease on this node's vote until
     /// `election_elapsed` reaches `election_ticks`, whatever term the node has reached since
@@ -136,6 +140,7 @@ impl<C: Command> Raft<C> {
             leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
+            fast_tick_limit: 0,
             lease_guard: false,
             heartbeat_elapsed: 0,
             rng: Rng::new(config.seed),
@@ -184,7 +189,7 @@ impl<C: Command> Raft<C> {
         // candidate only counts.
         match event {
             Event::Tick => {
-                if self.role != Role::Leader && self.election_elapsed + 1 < self.election_timeout {
+                if self.role != Role::Leader && self.election_elapsed + 1 < self.fast_tick_limit {
                     self.election_elapsed += 1;
                     return;
                 }
@@ -447,6 +452,9 @@ impl<C: Command> Raft<C> {
             }
         } else {
             self.election_elapsed += 1;
+            if self.reads.is_some() {
+                self.follower_reads_tick(out);
+            }
             if self.election_elapsed >= self.election_timeout {
                 self.campaign(out);
             }

@@ -45,7 +45,7 @@ pub(crate) struct Reads {
     /// arrival order, so those without one are the newest): a round takes them in time
     /// proportional to their number, whatever waits before them.
     unassigned: usize,
-    /// On a follower: reads forwarded (context, to whom, leader contacts since).
+    /// On a follower: reads forwarded (context, to whom, ticks since).
     forwarded: Vec<(u64, NodeId, u64)>,
     /// On a leader: its ticks counted since this was made, the clock of its lease.
     clock: u64,
@@ -89,6 +89,8 @@ impl<C: Command> Raft<C> {
             Role::Follower => match self.leader {
                 Some(leader) => {
                     self.reads_mut().forwarded.push((context, leader, 0));
+                    // Its ticks age the read (`follower_reads_tick`).
+                    self.fast_tick_limit = 0;
                     let message = Message::ReadIndex {
                         term: self.term,
                         context,
@@ -184,6 +186,9 @@ impl<C: Command> Raft<C> {
             return; // Answered already, or timed out.
         };
         reads.forwarded.swap_remove(position);
+        if reads.forwarded.is_empty() {
+            self.update_fast_tick_limit();
+        }
         out.push(match index {
             Some(index) => Action::ReadReady { context, index },
             None => Action::ReadFailed {
@@ -427,20 +432,10 @@ impl<C: Command> Raft<C> {
 
     /// After every step of a node that holds reads: a node that no longer leads fails the
     /// reads it held as leader; one that no longer follows fails those it forwarded (no
-    /// leader to answer them); a follower that just heard from its leader counts that
-    /// contact against its forwarded reads (an idle follower's ticks are not counted, so
-    /// contacts, one per heartbeat, are its clock), and fails those that waited about
-    /// `READ_TIMEOUT_ELECTIONS` election timeouts.
+    /// leader to answer them).
     #[cold]
     pub(super) fn after_step_reads(&mut self, out: &mut Vec<Action<C>>) {
         let role = self.role;
-        let heard_leader = role == Role::Follower && self.election_elapsed == 0;
-        // Heartbeats alone would make this about READ_TIMEOUT_ELECTIONS election timeouts;
-        // appends count too, so under load a forwarded read may fail sooner (to be retried),
-        // never succeed wrongly.
-        let contacts_limit = 2 * READ_TIMEOUT_ELECTIONS * self.config.election_ticks
-            / self.config.heartbeat_ticks
-            + 1;
         let leader_hint = self.leader;
         let Some(mut reads) = self.reads.take() else {
             return;
@@ -457,25 +452,56 @@ impl<C: Command> Raft<C> {
                 self.fail_read(read.context, read.from, error, out);
             }
         }
+        let forwarding = !reads.forwarded.is_empty();
         if role != Role::Follower {
             for (context, _, _) in reads.forwarded.drain(..) {
                 let error = ReadError::NoLeader;
                 out.push(Action::ReadFailed { context, error });
             }
-        } else if heard_leader {
-            for forwarded in &mut reads.forwarded {
-                forwarded.2 += 1;
-            }
-            for &(context, _, contacts) in &reads.forwarded {
-                if contacts >= contacts_limit {
-                    let error = ReadError::Timeout;
-                    out.push(Action::ReadFailed { context, error });
-                }
-            }
-            reads
-                .forwarded
-                .retain(|&(_, _, contacts)| contacts < contacts_limit);
         }
         self.reads = Some(reads);
+        if forwarding {
+            self.update_fast_tick_limit();
+        }
     }
+
+    /// A follower's (or candidate's) tick with reads held: reads forwarded
+    /// `READ_TIMEOUT_ELECTIONS` election timeouts ago and still unanswered fail, to be
+    /// retried. Counted in the node's own ticks, which leave the inline fast path while it
+    /// forwards reads (`fast_tick_limit`), so that no amount of traffic from the leader makes
+    /// them fail sooner.
+    #[cold]
+    pub(super) fn follower_reads_tick(&mut self, out: &mut Vec<Action<C>>) {
+        let limit = READ_TIMEOUT_ELECTIONS * self.config.election_ticks;
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        if reads.forwarded.is_empty() {
+            return;
+        }
+        for forwarded in &mut reads.forwarded {
+            forwarded.2 += 1;
+        }
+        for &(context, _, age) in &reads.forwarded {
+            if age >= limit {
+                let error = ReadError::Timeout;
+                out.push(Action::ReadFailed { context, error });
+            }
+        }
+        reads.forwarded.retain(|&(_, _, age)| age < limit);
+        if reads.forwarded.is_empty() {
+            self.update_fast_tick_limit();
+        }
+    }
+
+    /// Sets the limit of the inline idle tick: the election timeout, or 0 (every tick takes
+    /// the slow path) while reads forwarded to a leader wait.
+    pub(super) fn update_fast_tick_limit(&mut self) {
+        let forwarding = self
+            .reads
+            .as_ref()
+            .is_some_and(|reads| !reads.forwarded.is_empty());
+        self.fast_tick_limit = if forwarding { 0 } else { self.election_timeout };
+    }
+
 }
