@@ -136,7 +136,10 @@ fn a_forwarded_read_waits_two_election_timeouts_of_ticks_whatever_the_leader_sen
     read(&mut follower, 5);
     for round in 1..=500 {
         let actions = receive(&mut follower, 1, Message::LeaderCheck { term: 1, round });
-        assert!(failed(&actions).is_empty(), "failed after {round} leader checks");
+        assert!(
+            failed(&actions).is_empty(),
+            "failed after {round} leader checks"
+        );
         let actions = receive(&mut follower, 1, append(1, 1, 1, vec![], 1));
         assert!(failed(&actions).is_empty(), "failed after {round} appends");
     }

@@ -503,5 +503,4 @@ impl<C: Command> Raft<C> {
             .is_some_and(|reads| !reads.forwarded.is_empty());
         self.fast_tick_limit = if forwarding { 0 } else { self.election_timeout };
     }
-
 }

@@ -146,6 +146,8 @@ pub struct Status {
     pub voters: Vec<NodeId>,
     /// The learners of its configuration in force.
     pub learners: Vec<NodeId>,
+    /// Files and directories fsynced by its log since it started.
+    pub fsyncs: u64,
 }
 
 /// A command in the log: what a write becomes once proposed.

@@ -298,6 +298,7 @@ impl Host {
                     applied: self.applied,
                     voters: membership.voters.clone(),
                     learners: membership.learners.clone(),
+                    fsyncs: self.wal.stats().1,
                 }));
                 Ok(())
             }

@@ -9,9 +9,8 @@
 //! `cargo test` runs it for `KV_LINCHECK_SECONDS` (default 12) seconds of faults, once with
 //! ReadIndex reads and once with lease reads; `examples/kv/lincheck.sh` runs it at length.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,115 +19,10 @@ use pureraft_kv::api::{Request, Response};
 use pureraft_kv::client::Client;
 use pureraft_kv::lincheck::{self, Event, Op, Verdict};
 
-const NODES: u64 = 3;
+use common::{heal, isolate, Cluster, NODES};
+
 const CLIENTS: u64 = 6;
 const KEYS: u64 = 5;
-
-struct Cluster {
-    dir: PathBuf,
-    addrs: Vec<String>,
-    children: Vec<Option<Child>>,
-    lease_reads: bool,
-}
-
-impl Cluster {
-    fn start(name: &str, lease_reads: bool) -> Cluster {
-        let dir = std::env::temp_dir().join(format!("pureraft-kv-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // Free ports: bound and released at once (loopback only).
-        let addrs: Vec<String> = (0..NODES)
-            .map(|_| {
-                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-                listener.local_addr().unwrap().to_string()
-            })
-            .collect();
-        let mut cluster = Cluster {
-            dir,
-            addrs,
-            children: (0..NODES).map(|_| None).collect(),
-            lease_reads,
-        };
-        for id in 1..=NODES {
-            cluster.spawn(id);
-        }
-        cluster
-    }
-
-    fn spawn(&mut self, id: u64) {
-        let peers: Vec<String> = (1..=NODES)
-            .map(|peer| format!("{peer}={}", self.addrs[peer as usize - 1]))
-            .collect();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("node-{id}.log")))
-            .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kv"));
-        command
-            .args(["server", "--id", &id.to_string()])
-            .args(["--listen", &self.addrs[id as usize - 1]])
-            .args(["--peers", &peers.join(",")])
-            .arg("--data-dir")
-            .arg(self.dir.join(format!("node-{id}")))
-            .args(["--snapshot-every", "200"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        if self.lease_reads {
-            command.arg("--lease-reads");
-        }
-        self.children[id as usize - 1] = Some(command.spawn().unwrap());
-    }
-
-    /// SIGKILL: the process dies at once, with whatever its disk holds.
-    fn kill(&mut self, id: u64) {
-        if let Some(mut child) = self.children[id as usize - 1].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn is_up(&self, id: u64) -> bool {
-        self.children[id as usize - 1].is_some()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for id in 1..=NODES {
-            self.kill(id);
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Sends a request to one node only (no redirects): the fault hook, status.
-async fn ask(addr: &str, request: Request) -> Response {
-    Client::new(vec![addr.to_string()])
-        .call(&request, Duration::from_millis(300))
-        .await
-}
-
-async fn isolate(cluster_addrs: &[String], node: u64) {
-    for (k, addr) in cluster_addrs.iter().enumerate() {
-        let id = k as u64 + 1;
-        let from = if id == node {
-            (1..=NODES).filter(|&other| other != node).collect()
-        } else {
-            vec![node]
-        };
-        ask(addr, Request::Isolate { from }).await;
-    }
-}
-
-async fn heal(cluster_addrs: &[String]) {
-    for addr in cluster_addrs {
-        ask(addr, Request::Isolate { from: vec![] }).await;
-    }
-}
 
 /// A small deterministic generator (xorshift) per client.
 struct Rng(u64);
