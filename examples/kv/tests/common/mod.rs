@@ -48,9 +48,27 @@ impl Cluster {
         cluster
     }
 
-    /// Starts node `id` from its data directory.
+    /// Adds a node with the next id, started empty to join (`--join`), and answers its id.
+    /// The cluster learns its address when the leader is asked to add it.
+    pub fn add_node(&mut self) -> u64 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        self.addrs.push(listener.local_addr().unwrap().to_string());
+        drop(listener);
+        self.children.push(None);
+        let id = self.addrs.len() as u64;
+        self.spawn(id);
+        id
+    }
+
+    /// Starts node `id` from its data directory: a founding node knows the founders'
+    /// addresses (its bootstrap voters), a node added later every address and joins.
     pub fn spawn(&mut self, id: u64) {
-        let peers: Vec<String> = (1..=NODES)
+        let known = if id <= NODES {
+            NODES
+        } else {
+            self.addrs.len() as u64
+        };
+        let peers: Vec<String> = (1..=known)
             .map(|peer| format!("{peer}={}", self.addrs[peer as usize - 1]))
             .collect();
         let log = std::fs::OpenOptions::new()
@@ -72,6 +90,9 @@ impl Cluster {
         if self.lease_reads {
             command.arg("--lease-reads");
         }
+        if id > NODES {
+            command.arg("--join");
+        }
         self.children[id as usize - 1] = Some(command.spawn().unwrap());
     }
 
@@ -91,7 +112,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for id in 1..=NODES {
+        for id in 1..=self.children.len() as u64 {
             self.kill(id);
         }
         if !std::thread::panicking() {
