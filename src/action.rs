@@ -1,6 +1,7 @@
 //! The outputs of `Raft::step`, and the ordering rule the host must keep.
 
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use crate::entries::Entries;
 use crate::membership::MembershipError;
@@ -119,8 +120,8 @@ pub enum ReadError {
     TooManyPending,
 }
 
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ReadError::NoLeader => write!(f, "no leader known"),
             ReadError::LeadershipLost {
@@ -136,7 +137,7 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-impl std::error::Error for ReadError {}
+impl core::error::Error for ReadError {}
 
 /// Why an `Event::TransferLeadership` was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -162,8 +163,8 @@ pub enum TransferError {
     },
 }
 
-impl std::fmt::Display for TransferError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for TransferError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             TransferError::NotLeader {
                 leader_hint: Some(leader),
@@ -181,7 +182,7 @@ impl std::fmt::Display for TransferError {
     }
 }
 
-impl std::error::Error for TransferError {}
+impl core::error::Error for TransferError {}
 
 /// What to write to durable storage (see `Action::Persist`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -279,8 +280,8 @@ pub enum SnapshotError {
     },
 }
 
-impl std::fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             SnapshotError::NotApplied { index, applied } => {
                 write!(f, "snapshot at {index} is past the applied index {applied}")
@@ -304,10 +305,10 @@ impl std::fmt::Display for SnapshotError {
     }
 }
 
-impl std::error::Error for SnapshotError {}
+impl core::error::Error for SnapshotError {}
 
-impl std::fmt::Display for ProposeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ProposeError::NotLeader {
                 leader_hint: Some(leader),
@@ -333,4 +334,4 @@ impl std::fmt::Display for ProposeError {
     }
 }
 
-impl std::error::Error for ProposeError {}
+impl core::error::Error for ProposeError {}

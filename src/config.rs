@@ -217,8 +217,8 @@ pub enum ConfigError {
     },
 }
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ConfigError::ZeroHeartbeatTicks => write!(f, "heartbeat_ticks must be at least 1"),
             ConfigError::ElectionNotAboveHeartbeat {
@@ -247,4 +247,4 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}

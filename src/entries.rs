@@ -1,7 +1,8 @@
 //! `Entries`: the run of log entries that actions and messages carry.
 
-use std::fmt;
-use std::ops::{Deref, DerefMut};
+use crate::prelude::*;
+use core::fmt;
+use core::ops::{Deref, DerefMut};
 
 use smallvec::SmallVec;
 
@@ -187,7 +188,7 @@ impl<C> IntoIterator for Entries<C> {
 
 impl<'a, C> IntoIterator for &'a Entries<C> {
     type Item = &'a Entry<C>;
-    type IntoIter = std::slice::Iter<'a, Entry<C>>;
+    type IntoIter = core::slice::Iter<'a, Entry<C>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
@@ -196,7 +197,7 @@ impl<'a, C> IntoIterator for &'a Entries<C> {
 
 impl<'a, C> IntoIterator for &'a mut Entries<C> {
     type Item = &'a mut Entry<C>;
-    type IntoIter = std::slice::IterMut<'a, Entry<C>>;
+    type IntoIter = core::slice::IterMut<'a, Entry<C>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter_mut()

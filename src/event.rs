@@ -2,6 +2,7 @@
 
 use crate::membership::MembershipChange;
 use crate::message::Message;
+use crate::prelude::*;
 use crate::types::{LogIndex, NodeId};
 
 /// Something that happened to a node: the only way into `Raft::step`.

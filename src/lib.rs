@@ -281,6 +281,14 @@
 //! dozen bytes per heartbeat, however large the log or the snapshot, and one that is alive but
 //! slow is never sent the same bytes twice within a round trip of its answers.
 //!
+//! ## no_std
+//!
+//! With `default-features = false` the crate is `#![no_std]`: it needs `core` and `alloc`
+//! only, so it runs on bare-metal targets with a global allocator (CI builds it for
+//! `thumbv7em-none-eabihf`). It shares snapshots through `alloc::sync::Arc`, so the target
+//! needs pointer-sized atomics. Feature `serde` works without `std`; the simulator (`sim`),
+//! `arbitrary` and `fuzzing` need `std` and turn it on.
+//!
 //! ## Testing
 //!
 //! Feature `sim` adds `sim`, a deterministic cluster simulator with an invariant checker,
@@ -288,8 +296,11 @@
 //! derives `arbitrary::Arbitrary` for every public input type; feature `fuzzing` adds
 //! `fuzzing`, the bodies of the cargo-fuzz targets in `fuzz/`.
 
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+extern crate alloc;
 
 mod action;
 mod config;
@@ -299,6 +310,7 @@ mod log;
 mod membership;
 mod message;
 mod node;
+mod prelude;
 mod quorum;
 mod restore;
 mod rng;

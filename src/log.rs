@@ -1,5 +1,6 @@
 //! The in-memory log: offsets, term lookup, append, truncation and conflict search.
 
+use crate::prelude::*;
 use crate::types::{Command, Entry, LogIndex, Term};
 
 /// The node's log, held in memory (the host's disk is written through `Persist` actions and

@@ -1,6 +1,7 @@
 //! The messages nodes exchange: one variant per RPC of Raft Figure 2, each with its own fields.
 
 use crate::entries::Entries;
+use crate::prelude::*;
 use crate::types::{Command, LogIndex, SnapshotMeta, Term};
 
 /// A message between two nodes. The sender is not part of the message: the host knows whom a

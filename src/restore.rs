@@ -2,6 +2,7 @@
 
 use crate::config::ConfigError;
 use crate::membership::{Membership, MembershipError};
+use crate::prelude::*;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Snapshot, Term, INDEX_MAX, TERM_MAX};
 
 /// What a host hands back to [`Raft::new`](crate::Raft::new) at restart: exactly what the
@@ -143,8 +144,8 @@ pub enum RestoreError {
     },
 }
 
-impl std::fmt::Display for RestoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             RestoreError::IndexGap { expected, found } => {
                 write!(f, "stored log expected index {expected}, found {found}")
@@ -210,7 +211,7 @@ impl std::fmt::Display for RestoreError {
     }
 }
 
-impl std::error::Error for RestoreError {}
+impl core::error::Error for RestoreError {}
 
 /// Why [`Raft::new`](crate::Raft::new) failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,8 +223,8 @@ pub enum InitError {
     Restore(RestoreError),
 }
 
-impl std::fmt::Display for InitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             InitError::Config(error) => write!(f, "invalid configuration: {error}"),
             InitError::Restore(error) => write!(f, "invalid restored state: {error}"),
@@ -231,7 +232,7 @@ impl std::fmt::Display for InitError {
     }
 }
 
-impl std::error::Error for InitError {}
+impl core::error::Error for InitError {}
 
 impl From<ConfigError> for InitError {
     fn from(error: ConfigError) -> Self {

@@ -1,7 +1,8 @@
 //! Identifiers, log entries and the durable hard state.
 
-use std::fmt;
-use std::hash::{Hash, Hasher};
+use crate::prelude::*;
+use core::fmt;
+use core::hash::{Hash, Hasher};
 
 use crate::membership::Membership;
 
@@ -62,7 +63,7 @@ impl Command for String {
     }
 }
 
-impl Command for std::sync::Arc<[u8]> {
+impl Command for alloc::sync::Arc<[u8]> {
     fn size_bytes(&self) -> usize {
         self.len()
     }
@@ -423,7 +424,7 @@ pub struct Snapshot {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use alloc::sync::Arc;
 
     use super::*;
 
@@ -431,9 +432,9 @@ mod tests {
     fn an_entry_of_a_pointer_command_is_no_bigger_than_the_command_and_two_numbers() {
         // Entries are copied into every persist, append and apply: the protocol's own entries
         // must not make them bigger (a third variant made them 40 bytes, and dearer to copy).
-        assert_eq!(std::mem::size_of::<Payload<Arc<[u8]>>>(), 16);
-        assert_eq!(std::mem::size_of::<Entry<Arc<[u8]>>>(), 32);
-        assert_eq!(std::mem::size_of::<Payload<Box<[u8]>>>(), 16);
+        assert_eq!(core::mem::size_of::<Payload<Arc<[u8]>>>(), 16);
+        assert_eq!(core::mem::size_of::<Entry<Arc<[u8]>>>(), 32);
+        assert_eq!(core::mem::size_of::<Payload<Box<[u8]>>>(), 16);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! latest (thesis §4.1) and a truncation falls back to the one before.
 
 use super::Membership;
+use crate::prelude::*;
 use crate::types::{LogIndex, NodeId};
 
 /// The configuration at the base of the log (the snapshot's, or the one the cluster started

@@ -10,6 +10,7 @@
 //! decision needs a majority of both (thesis §4.3), and leave it with a second entry once the
 //! first is committed.
 
+use crate::prelude::*;
 mod log;
 
 pub(crate) use log::MembershipLog;
@@ -154,7 +155,7 @@ impl Membership {
             }
             MembershipChange::Joint { voters, learners } => {
                 let mut next = single(self)?;
-                next.outgoing = std::mem::take(&mut next.voters);
+                next.outgoing = core::mem::take(&mut next.voters);
                 next.voters.clone_from(voters);
                 next.learners.clone_from(learners);
                 next
@@ -175,9 +176,9 @@ impl Membership {
 
 /// Readably: `voters {1, 2, 3}`, then `and {4, 5} (joint)` for the outgoing voters while
 /// joint, then `, learners {6}` if there are learners.
-impl std::fmt::Display for Membership {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |f: &mut std::fmt::Formatter<'_>, ids: &[NodeId]| {
+impl core::fmt::Display for Membership {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let list = |f: &mut core::fmt::Formatter<'_>, ids: &[NodeId]| {
             f.write_str("{")?;
             for (position, id) in ids.iter().enumerate() {
                 if position > 0 {
@@ -273,8 +274,8 @@ pub enum MembershipError {
     NoCommitInTerm,
 }
 
-impl std::fmt::Display for MembershipError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for MembershipError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MembershipError::NoVoters => write!(f, "the configuration has no voter"),
             MembershipError::Duplicate(id) => write!(f, "node {id} is listed twice"),
@@ -302,7 +303,7 @@ impl std::fmt::Display for MembershipError {
     }
 }
 
-impl std::error::Error for MembershipError {}
+impl core::error::Error for MembershipError {}
 
 /// Up to this many ids, `first_duplicate` compares every pair (no allocation); beyond, it sorts
 /// a copy.

@@ -3,6 +3,7 @@
 
 use crate::action::Action;
 use crate::message::Message;
+use crate::prelude::*;
 use crate::quorum::VoteResult;
 use crate::types::{Command, NodeId, Role, Term, TERM_MAX};
 

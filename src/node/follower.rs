@@ -4,6 +4,7 @@
 use crate::action::{Action, Persist};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
+use crate::prelude::*;
 use crate::types::{Command, Entry, LogIndex, NodeId, Role, Term, TERM_MAX};
 
 use super::Raft;

@@ -5,6 +5,7 @@
 use crate::action::{Action, Persist, ProposeError};
 use crate::entries::Entries;
 use crate::message::{AppendOutcome, Message};
+use crate::prelude::*;
 use crate::quorum::{self, VoteResult};
 use crate::tracker::{Progress, ProgressState};
 use crate::types::{Command, Entry, LogIndex, NodeId, Payload, Role, Term};
@@ -174,7 +175,7 @@ impl<C: Command> Raft<C> {
     }
 
     pub(super) fn propose(&mut self, command: C, out: &mut Vec<Action<C>>) {
-        if let Some(error) = self.refuse_proposal(1, std::iter::once(&command)) {
+        if let Some(error) = self.refuse_proposal(1, core::iter::once(&command)) {
             out.push(Action::ProposalRejected(error));
             return;
         }

@@ -10,6 +10,7 @@
 //! appended leads until that configuration is committed, tells every member the commit, and
 //! steps down (thesis §4.2.2).
 
+use crate::prelude::*;
 use smallvec::SmallVec;
 
 use crate::action::{Action, ProposeError};

@@ -4,6 +4,7 @@
 //! of a snapshot (`snapshot`). The rules a message or a restored state must pass before any
 //! of them are in `crate::validate`.
 
+use crate::prelude::*;
 mod candidate;
 mod follower;
 mod leader;
@@ -12,7 +13,7 @@ mod read;
 mod snapshot;
 mod transfer;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use crate::action::{Action, Persist};
 use crate::config::Config;

@@ -16,7 +16,8 @@
 //! transfer's candidate is let through stickiness). While reads are served under the lease,
 //! each heartbeat starts a round that renews it.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use crate::action::{Action, ReadError};
 use crate::message::Message;
@@ -415,7 +416,7 @@ impl<C: Command> Raft<C> {
             // by the simulator's checker: marking it confirmed served the rest of its reads,
             // stale, in a minority; `sim_regression_timed_out_round_served_stale_reads_seed_0`).
             let round = reads.round;
-            for read in std::mem::take(&mut reads.pending) {
+            for read in core::mem::take(&mut reads.pending) {
                 if read.round == round {
                     self.fail_read(read.context, read.from, ReadError::Timeout, out);
                 } else {
@@ -448,7 +449,7 @@ impl<C: Command> Raft<C> {
             reads.lease_barred = false;
             reads.renew = false;
             let error = ReadError::LeadershipLost { leader_hint };
-            for read in std::mem::take(&mut reads.pending) {
+            for read in core::mem::take(&mut reads.pending) {
                 self.fail_read(read.context, read.from, error, out);
             }
         }

@@ -1,7 +1,8 @@
 //! Snapshots (Raft §7, Figure 13): the host's snapshot and compaction, the leader's chunked
 //! transfers, and the follower's receiving end.
 
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use crate::action::{Action, Persist, SnapshotError};
 use crate::message::{Message, SnapshotChunk, SnapshotOutcome};

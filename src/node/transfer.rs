@@ -4,6 +4,7 @@
 
 use crate::action::{Action, TransferError};
 use crate::message::Message;
+use crate::prelude::*;
 use crate::types::{Command, NodeId, Role, TERM_MAX};
 
 use super::Raft;

@@ -3,6 +3,7 @@
 //! plain majority.
 
 use super::majority::{committed_index as majority_committed, majority, SMALL};
+use crate::prelude::*;
 use crate::types::{LogIndex, NodeId};
 
 /// What a candidate's votes decide.
@@ -144,7 +145,7 @@ mod tests {
     /// Up to 20 distinct ids below 24 for each set (the second possibly empty, as outside a
     /// joint configuration), drawn from `picks`; the first set is never empty.
     fn sets(first: u8, picks: &[u8], split: u8) -> (Vec<NodeId>, Vec<NodeId>) {
-        let mut ids: Vec<NodeId> = std::iter::once(first)
+        let mut ids: Vec<NodeId> = core::iter::once(first)
             .chain(picks.iter().copied())
             .map(|b| NodeId::from(b % 24))
             .collect();

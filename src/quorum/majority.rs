@@ -85,7 +85,7 @@ mod tests {
         /// Every case checks: 1 to 20 voters (the first match is always there), and match
         /// indices drawn small half of the time so that ties are common.
         fn committed_matches_naive(first: u64, rest: Vec<u64>, small: bool) -> bool {
-            let mut matches: Vec<u64> = std::iter::once(first).chain(rest).take(20).collect();
+            let mut matches: Vec<u64> = core::iter::once(first).chain(rest).take(20).collect();
             if small {
                 matches.iter_mut().for_each(|m| *m %= 8);
             }

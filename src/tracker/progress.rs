@@ -1,8 +1,8 @@
 //! One follower's progress as its leader sees it: probe, replicate or snapshot, its window of
 //! appends in flight and its snapshot transfer.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 
 use crate::types::{LogIndex, NodeId, Snapshot};
 

@@ -3,6 +3,7 @@
 //! candidate's configuration.
 
 use crate::membership::Membership;
+use crate::prelude::*;
 use crate::quorum::{self, VoteResult};
 use crate::types::NodeId;
 
