@@ -112,7 +112,8 @@ pub struct Host {
     writes: BTreeMap<LogIndex, PendingWrite>,
     reads: HashMap<u64, (String, oneshot::Sender<Response>)>,
     /// Reads confirmed at an index not applied yet.
-    ready: BTreeMap<LogIndex, Vec<(String, oneshot::Sender<Response>)>>,
+    /// Each with the time after which it fails (the node fell behind and cannot apply).
+    ready: BTreeMap<LogIndex, Vec<(String, oneshot::Sender<Response>, Instant)>>,
     next_context: u64,
     /// Snapshots taken, waiting for their `Persist::Snapshot`.
     taken: BTreeMap<LogIndex, Vec<u8>>,
@@ -414,7 +415,9 @@ impl Host {
                     if index <= self.applied {
                         let _ = reply.send(Response::Value(self.store.get(&key)));
                     } else {
-                        self.ready.entry(index).or_default().push((key, reply));
+                        let deadline = Instant::now() + self.options.write_timeout;
+                        let waiting = (key, reply, deadline);
+                        self.ready.entry(index).or_default().push(waiting);
                     }
                 }
             }
@@ -504,7 +507,7 @@ impl Host {
             if *entry.key() > self.applied {
                 break;
             }
-            for (key, reply) in entry.remove() {
+            for (key, reply, _) in entry.remove() {
                 let _ = reply.send(Response::Value(self.store.get(&key)));
             }
         }
@@ -544,9 +547,23 @@ impl Host {
         self.step(event, Awaiting::Nothing)
     }
 
-    /// Answers `Unknown` to the writes past their deadline (they may still be applied).
+    /// Answers `Unknown` to the writes past their deadline (they may still be applied), and
+    /// fails the reads still waiting for this node to apply their index (a read has no effect:
+    /// the client retries).
     fn expire(&mut self) {
         let now = Instant::now();
+        for waiting in self.ready.values_mut() {
+            if waiting.iter().any(|(_, _, deadline)| *deadline <= now) {
+                let (expired, kept) = std::mem::take(waiting)
+                    .into_iter()
+                    .partition(|(_, _, deadline)| *deadline <= now);
+                *waiting = kept;
+                for (_, reply, _) in expired {
+                    let _ = reply.send(Response::Failed("not applied in time".into()));
+                }
+            }
+        }
+        self.ready.retain(|_, waiting| !waiting.is_empty());
         let expired: Vec<LogIndex> = self
             .writes
             .iter()
