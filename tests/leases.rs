@@ -96,21 +96,10 @@ fn reads_in_a_lease_are_served_at_once() {
     assert_eq!(ready(&actions), vec![(1, commit)]);
     assert!(checks_to(&actions, 2).is_empty() && checks_to(&actions, 3).is_empty());
     // A forwarded read is answered at once too.
-    let actions = receive(
-        &mut leader,
-        2,
-        Message::ReadIndex {
-            term: 1,
-            context: 9,
-        },
-    );
+    let actions = receive(&mut leader, 2, read_index(1, 9));
     assert_eq!(
         sent_to(&actions, 2),
-        vec![Message::ReadIndexResponse {
-            term: 1,
-            context: 9,
-            index: Some(commit)
-        }]
+        vec![read_index_answer(1, 9, Some(commit))]
     );
 
     // Without lease reads, the same read takes a round of its own.

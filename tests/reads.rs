@@ -97,13 +97,7 @@ fn follower_forwards_reads_to_its_leader() {
     let mut follower = node(2);
     receive(&mut follower, 1, append(1, 0, 0, vec![entry(1, 1)], 1));
     let actions = read(&mut follower, 5);
-    assert_eq!(
-        sent_to(&actions, 1),
-        vec![Message::ReadIndex {
-            term: 1,
-            context: 5
-        }]
-    );
+    assert_eq!(sent_to(&actions, 1), vec![read_index(1, 5)]);
     let answer = |context, index| Message::ReadIndexResponse {
         term: 1,
         context,
@@ -156,11 +150,7 @@ fn a_forwarded_read_waits_two_election_timeouts_of_ticks_whatever_the_leader_sen
     // With nothing forwarded, idle ticks are back on the fast path: a new read forwarded
     // later still gets its whole wait.
     read(&mut follower, 6);
-    let answer = Message::ReadIndexResponse {
-        term: 1,
-        context: 6,
-        index: Some(1),
-    };
+    let answer = read_index_answer(1, 6, Some(1));
     assert_eq!(ready(&receive(&mut follower, 1, answer)), vec![(6, 1)]);
 }
 
@@ -169,22 +159,11 @@ fn a_forwarded_read_waits_two_election_timeouts_of_ticks_whatever_the_leader_sen
 fn leader_serves_a_forwarded_read() {
     let mut leader = leader_with_commit();
     let commit = leader.commit_index();
-    receive(
-        &mut leader,
-        3,
-        Message::ReadIndex {
-            term: 1,
-            context: 9,
-        },
-    );
+    receive(&mut leader, 3, read_index(1, 9));
     let actions = receive(&mut leader, 2, check_answer(1, 1));
     assert_eq!(
         sent_to(&actions, 3),
-        vec![Message::ReadIndexResponse {
-            term: 1,
-            context: 9,
-            index: Some(commit)
-        }]
+        vec![read_index_answer(1, 9, Some(commit))]
     );
 }
 
@@ -210,14 +189,7 @@ fn read_without_a_leader_fails_at_once() {
 fn reads_fail_when_the_leader_steps_down() {
     let mut leader = leader_with_commit();
     read(&mut leader, 1);
-    receive(
-        &mut leader,
-        3,
-        Message::ReadIndex {
-            term: 1,
-            context: 2,
-        },
-    );
+    receive(&mut leader, 3, read_index(1, 2));
     let actions = receive(&mut leader, 2, append(2, 1, 1, vec![], 1));
     assert_eq!(leader.role(), Role::Follower);
     assert_eq!(
@@ -229,11 +201,7 @@ fn reads_fail_when_the_leader_steps_down() {
             }
         )]
     );
-    assert!(sent_to(&actions, 3).contains(&Message::ReadIndexResponse {
-        term: 2,
-        context: 2,
-        index: None
-    }));
+    assert!(sent_to(&actions, 3).contains(&read_index_answer(2, 2, None)));
 }
 
 /// §3.10 with §6.4: during a leadership transfer the leader refuses reads, naming the target.
@@ -422,22 +390,8 @@ fn reads_held_are_bounded() {
         failed(&read(&mut leader, 3)),
         vec![(3, ReadError::TooManyPending)]
     );
-    let forwarded = receive(
-        &mut leader,
-        3,
-        Message::ReadIndex {
-            term: 1,
-            context: 4,
-        },
-    );
-    assert_eq!(
-        sent_to(&forwarded, 3),
-        vec![Message::ReadIndexResponse {
-            term: 1,
-            context: 4,
-            index: None
-        }]
-    );
+    let forwarded = receive(&mut leader, 3, read_index(1, 4));
+    assert_eq!(sent_to(&forwarded, 3), vec![read_index_answer(1, 4, None)]);
     receive(&mut leader, 2, check_answer(1, 1));
     let actions = receive(&mut leader, 2, check_answer(1, 2));
     assert_eq!(ready(&actions).len(), 1, "read 2, in the second round");
@@ -465,14 +419,7 @@ fn etcd_read_only_with_learner() {
     elect(&mut leader, 2);
     let last = leader.last_index();
     receive(&mut leader, 2, accepted(1, last));
-    let actions = receive(
-        &mut leader,
-        4,
-        Message::ReadIndex {
-            term: 1,
-            context: 8,
-        },
-    );
+    let actions = receive(&mut leader, 4, read_index(1, 8));
     assert_eq!(
         (checks_to(&actions, 2), checks_to(&actions, 3)),
         (vec![1], vec![1])
@@ -483,21 +430,11 @@ fn etcd_read_only_with_learner() {
     let actions = receive(&mut leader, 3, check_answer(1, 1));
     assert_eq!(
         sent_to(&actions, 4),
-        vec![Message::ReadIndexResponse {
-            term: 1,
-            context: 8,
-            index: Some(last)
-        }]
+        vec![read_index_answer(1, 8, Some(last))]
     );
 
     let mut learner: Node = founding_in(config(4), &[1, 2, 3], &[], &[4]);
     receive(&mut learner, 1, append(1, 0, 0, vec![], 0));
     let actions = read(&mut learner, 8);
-    assert_eq!(
-        sent_to(&actions, 1),
-        vec![Message::ReadIndex {
-            term: 1,
-            context: 8
-        }]
-    );
+    assert_eq!(sent_to(&actions, 1), vec![read_index(1, 8)]);
 }

@@ -552,6 +552,20 @@ pub fn read(node: &mut Node, context: u64) -> Actions {
     node.step(Event::Read { context })
 }
 
+/// A follower's `ReadIndex`: read `context` forwarded to its leader.
+pub fn read_index(term: Term, context: u64) -> Message<u64> {
+    Message::ReadIndex { term, context }
+}
+
+/// The leader's answer to a forwarded read: its read index, or `None`.
+pub fn read_index_answer(term: Term, context: u64, index: Option<LogIndex>) -> Message<u64> {
+    Message::ReadIndexResponse {
+        term,
+        context,
+        index,
+    }
+}
+
 /// A voter's confirmation of round `round` of `LeaderCheck`.
 pub fn check_answer(term: Term, round: u64) -> Message<u64> {
     Message::LeaderCheckResponse { term, round }
