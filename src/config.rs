@@ -67,8 +67,9 @@ pub struct Config {
     /// requests for `election_ticks` of its own ticks after it did (leader stickiness), so no
     /// other leader can be elected before the lease ends, provided the hosts keep the clock
     /// bound of [`Config::lease_drift_ticks`]. Requires `check_quorum`; give every node the
-    /// same setting, since the voters' side of the lease is theirs to keep. Off, every read
-    /// takes a round (ReadIndex), which depends on no clock.
+    /// same setting and the same `election_ticks`, since the voters' side of the lease is
+    /// theirs to keep, counted in their own `election_ticks`. Off, every read takes a round
+    /// (ReadIndex), which depends on no clock.
     ///
     /// With it, a node also ignores vote requests for its first `election_ticks` ticks after
     /// it starts (it may have confirmed a lease before it went down), and for `election_ticks`
