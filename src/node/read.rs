@@ -131,7 +131,7 @@ impl<C: Command> Raft<C> {
         if self.config.lease_reads {
             if let Some(index) = self.lease_read_index() {
                 self.reads_mut().renew = true;
-                Self::push_read_ready(self.term, context, from, index, out);
+                Self::answer_read(self.term, context, from, Ok(index), out);
                 return;
             }
         }
@@ -240,7 +240,7 @@ impl<C: Command> Raft<C> {
             }
             let read = reads.pending.pop_front().expect("front above");
             let (context, from, index) = (read.context, read.from, read.index);
-            Self::push_read_ready(self.term, context, from, index, out);
+            Self::answer_read(self.term, context, from, Ok(index), out);
         }
         if reads.unassigned == 0 || reads.round != reads.confirmed || !term_committed {
             return;
@@ -322,23 +322,26 @@ impl<C: Command> Raft<C> {
         reads.lease_barred = true;
     }
 
-    /// Answers a read confirmed at `index`: to the leader's host (`from` = `None`) or to the
-    /// follower that forwarded it.
-    fn push_read_ready(
+    /// Answers a read with its read index (`Ok`) or its failure (`Err`): to the leader's host
+    /// (`from` = `None`), or to the follower that forwarded it, which learns only the index or
+    /// that it must retry.
+    #[inline(always)]
+    fn answer_read(
         term: Term,
         context: u64,
         from: Option<NodeId>,
-        index: LogIndex,
+        outcome: Result<LogIndex, ReadError>,
         out: &mut Vec<Action<C>>,
     ) {
-        match from {
-            None => out.push(Action::ReadReady { context, index }),
-            Some(follower) => out.push(Action::Send {
+        match (from, outcome) {
+            (None, Ok(index)) => out.push(Action::ReadReady { context, index }),
+            (None, Err(error)) => out.push(Action::ReadFailed { context, error }),
+            (Some(follower), outcome) => out.push(Action::Send {
                 to: follower,
                 message: Message::ReadIndexResponse {
                     term,
                     context,
-                    index: Some(index),
+                    index: outcome.ok(),
                 },
             }),
         }
@@ -346,9 +349,9 @@ impl<C: Command> Raft<C> {
 
     /// At each heartbeat, the round in flight is asked again of the voters that have not
     /// confirmed it: a lost `LeaderCheck` or answer delays its reads by a heartbeat, not by a
-    /// timeout. With lease reads, a heartbeat with no round in flight starts one if reads were served
-    /// under the lease since the last: the lease is renewed while it is used, and lapses when
-    /// idle (the next read then takes a round, and starts a new lease).
+    /// timeout. With lease reads, a heartbeat with no round in flight starts one if reads were
+    /// served under the lease since the last: the lease is renewed while it is used, and
+    /// lapses when idle (the next read then takes a round, and starts a new lease).
     #[cold]
     pub(super) fn reads_heartbeat(&mut self, out: &mut Vec<Action<C>>) {
         let Some(reads) = &self.reads else {
@@ -373,17 +376,7 @@ impl<C: Command> Raft<C> {
         error: ReadError,
         out: &mut Vec<Action<C>>,
     ) {
-        match from {
-            None => out.push(Action::ReadFailed { context, error }),
-            Some(follower) => out.push(Action::Send {
-                to: follower,
-                message: Message::ReadIndexResponse {
-                    term: self.term,
-                    context,
-                    index: None,
-                },
-            }),
-        }
+        Self::answer_read(self.term, context, from, Err(error), out);
     }
 
     /// A leader's tick with reads held: those older than `READ_TIMEOUT_ELECTIONS` election
