@@ -280,15 +280,8 @@ fn a_configuration_change_ends_the_lease_until_it_is_committed() {
 fn a_lease_while_joint_needs_both_majorities() {
     let mut config = lease_config(1);
     config.auto_leave_joint = false; // The joint configuration stays in force.
-    let mut leader: Node = founding_in(config, &[1, 2, 3], &[1, 4, 5], &[]);
-    tick_until_campaign(&mut leader);
-    receive(&mut leader, 2, grant(1));
-    receive(&mut leader, 4, grant(1));
-    assert_eq!(leader.role(), Role::Leader);
+    let mut leader = joint_leader(config);
     let last = leader.last_index();
-    receive(&mut leader, 2, accepted(1, last));
-    receive(&mut leader, 4, accepted(1, last));
-    assert_eq!(leader.commit_index(), last);
     read(&mut leader, 1);
     assert!(ready(&receive(&mut leader, 2, check_answer(1, 1))).is_empty());
     assert!(ready(&receive(&mut leader, 3, check_answer(1, 1))).is_empty());

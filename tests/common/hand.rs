@@ -62,6 +62,22 @@ pub fn founding_in<C: Command>(
     Raft::new(config, restored).unwrap()
 }
 
+/// Node 1 built from `config`, leading term 1 of the joint configuration moving from
+/// {1, 4, 5} to {1, 2, 3}: elected by 2 and 4 (a majority of each), its no-op acknowledged by
+/// both, so committed.
+pub fn joint_leader(config: Config) -> Node {
+    let mut leader: Node = founding_in(config, &[1, 2, 3], &[1, 4, 5], &[]);
+    tick_until_campaign(&mut leader);
+    receive(&mut leader, 2, grant(1));
+    receive(&mut leader, 4, grant(1));
+    assert_eq!(leader.role(), Role::Leader);
+    let last = leader.last_index();
+    receive(&mut leader, 2, accepted(1, last));
+    receive(&mut leader, 4, accepted(1, last));
+    assert_eq!(leader.commit_index(), last);
+    leader
+}
+
 /// The entry at `index` in `term`; its command is its index, so logs are easy to compare.
 pub fn entry(index: LogIndex, term: Term) -> Entry<u64> {
     Entry {
