@@ -86,6 +86,16 @@ pub struct Config {
     /// catch-up, and the leader would serve it under a lease that ended while it slept. Must
     /// be below `election_ticks - 1`.
     pub lease_drift_ticks: u64,
+    /// Asynchronous entry writes (thesis §10.2.1): the host may carry out `Persist::Entries`
+    /// in the background, in the order they were returned, and go on with the later actions
+    /// at once; it reports each write that became durable with `Event::Persisted`. The node
+    /// counts its own log in the commit quorum, acknowledges appends to its leader and hands
+    /// out `Apply` only up to what was reported durable. So a leader's disk write no longer
+    /// sits in front of its appends to the followers: it runs beside them. Hard state and
+    /// snapshots stay synchronous. See `Action` for the ordering rule in this mode. Off (the
+    /// default), every `Persist` is durable before the next action and `Event::Persisted` is
+    /// ignored.
+    pub async_persistence: bool,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.
     pub seed: u64,
@@ -99,7 +109,7 @@ impl Config {
     /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
     /// snapshots of at most 1 GiB, 4096 reads held, joint configurations left automatically,
     /// PreVote and CheckQuorum on, lease reads off (with a drift bound of 2 ticks when turned
-    /// on: a lease of 7 ticks), seed = `id`.
+    /// on: a lease of 7 ticks), synchronous persistence, seed = `id`.
     pub fn new(id: NodeId) -> Self {
         Config {
             id,
@@ -119,6 +129,7 @@ impl Config {
             check_quorum: true,
             lease_reads: false,
             lease_drift_ticks: 2,
+            async_persistence: false,
             seed: id,
         }
     }

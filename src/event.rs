@@ -3,7 +3,7 @@
 use crate::membership::MembershipChange;
 use crate::message::Message;
 use crate::prelude::*;
-use crate::types::{LogIndex, NodeId};
+use crate::types::{LogIndex, NodeId, Term};
 
 /// Something that happened to a node: the only way into `Raft::step`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -77,5 +77,21 @@ pub enum Event<C> {
         index: LogIndex,
         /// The state machine's state, opaque to pureraft.
         data: Vec<u8>,
+    },
+    /// With `Config::async_persistence`: every `Persist::Entries` the host carried out up to
+    /// and including one that ended at `index` is durable. `term` is the node's term when it
+    /// returned that write: the term of the last `Persist::HardState` the host carried out
+    /// before it (or of the restored hard state, if none), which the host knows without
+    /// reading the node. One event may cover several writes; a late or repeated report is
+    /// harmless. The node ignores a report of a write that a later one may have undone: one
+    /// returned before the node last truncated its log in a later term, even if an entry of
+    /// the same term sits at `index` again (truncated by one leader, rewritten by the next).
+    /// Never report a write returned before an `Action::InstallSnapshot`: that install ends it.
+    /// Ignored without `Config::async_persistence`.
+    Persisted {
+        /// The index of the last entry of the write (of the last write the event covers).
+        index: LogIndex,
+        /// The node's term when it returned that write.
+        term: Term,
     },
 }

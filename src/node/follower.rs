@@ -114,15 +114,23 @@ impl<C: Command> Raft<C> {
             return;
         }
         let verified_index = prev_log_index + entries.len() as LogIndex;
+        let actions = out.len();
         if !self.store_entries(entries, out) {
             return;
         }
+        let wrote = out.len() > actions;
         // Within a term the leader's log only grows, so every index verified by an earlier
         // append of this leader still matches: a heartbeat from an older match index does not
         // hide what the follower already holds.
         self.leader_verified_index = self.leader_verified_index.max(verified_index);
         self.commit_verified(leader_commit, out);
-        let match_index = self.leader_verified_index.max(self.commit_index);
+        if self.config.async_persistence && wrote && self.durable_index < verified_index {
+            // It wrote entries that are not durable yet: the host's `Event::Persisted` for
+            // them acknowledges them (`persisted`); an answer now would tell the leader
+            // nothing new.
+            return;
+        }
+        let match_index = self.ack_index();
         self.send_append_response(leader, AppendOutcome::Accepted { match_index }, out);
     }
 
@@ -236,6 +244,10 @@ impl<C: Command> Raft<C> {
             self.memberships.truncate_from(first_index);
             // Cannot happen for a leader whose log only grows; kept true regardless.
             self.leader_verified_index = self.leader_verified_index.min(first_index - 1);
+            // What was durable from `first_index` on is gone from the log, and reports of
+            // writes returned before this one no longer describe it (`persisted`).
+            self.durable_index = self.durable_index.min(first_index - 1);
+            self.truncated_in = self.term;
         }
         self.log.extend_from_slice(new_entries);
         // Thesis §4.1: a configuration is in force as soon as it is in the log.

@@ -498,7 +498,8 @@ impl<C: Command> Raft<C> {
     /// The highest index a quorum of the configuration in force holds.
     #[inline(always)]
     fn quorum_match(&self) -> LogIndex {
-        let last_index = self.log.last_index();
+        // The leader's own match: its log, as far as it is durable (`Config::async_persistence`).
+        let last_index = self.own_match();
         let membership = self.memberships.current();
         let plain = membership.outgoing.is_empty()
             && membership.learners.is_empty()

@@ -9,6 +9,7 @@ mod candidate;
 mod follower;
 mod leader;
 mod membership;
+mod persisted;
 mod read;
 mod snapshot;
 mod transfer;
@@ -51,6 +52,14 @@ pub struct Raft<C> {
     commit_index: LogIndex,
     /// Highest index handed out by `Apply`; `applied_index <= commit_index` (lastApplied).
     applied_index: LogIndex,
+    /// With `Config::async_persistence`: the log is durable up to here, as the host reported
+    /// (`Event::Persisted`); cut back when a follower truncates its log. Unused otherwise
+    /// (every entry is durable once its `Persist` is carried out). See `persisted`.
+    durable_index: LogIndex,
+    /// The term in which this node last truncated its log (a conflicting append, or a
+    /// snapshot installed): a report of a write returned in an earlier term may describe a
+    /// log that is gone since, and is ignored (`persisted`). 0 after a restart.
+    truncated_in: Term,
     /// Follower only: the highest index known to match the current leader's log, verified by
     /// an append of this leader in this term. Bounds what the follower may commit and what it
     /// acknowledges; 0 when the term or the leader changes.
@@ -138,6 +147,8 @@ impl<C: Command> Raft<C> {
             log: Log::new(base_index, base_term, entries),
             commit_index: applied,
             applied_index: applied,
+            durable_index: 0,
+            truncated_in: 0,
             leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
@@ -157,6 +168,8 @@ impl<C: Command> Raft<C> {
             reads: None,
             config,
         };
+        // Everything restored is durable.
+        raft.durable_index = raft.log.last_index();
         raft.reset_election_timer();
         // A node that went down may have confirmed a leader's lease just before: its vote
         // stays barred for the lease's span, counted from its start.
@@ -206,6 +219,7 @@ impl<C: Command> Raft<C> {
             } => self.step_change_membership(change, membership_index, out),
             Event::TransferLeadership { to } => self.step_transfer_leadership(to, out),
             Event::Read { context } => self.step_read(context, out),
+            Event::Persisted { index, term } => self.step_persisted(index, term, out),
         }
     }
 
@@ -256,6 +270,12 @@ impl<C: Command> Raft<C> {
     #[inline(never)]
     fn step_read(&mut self, context: u64, out: &mut Vec<Action<C>>) {
         self.in_step(out, |raft, out| raft.read(context, out));
+    }
+
+    /// The host's report of durable entry writes.
+    #[inline(never)]
+    fn step_persisted(&mut self, index: LogIndex, term: Term, out: &mut Vec<Action<C>>) {
+        self.in_step(out, |raft, out| raft.persisted(index, term, out));
     }
 
     /// A leadership transfer asked by the host.
@@ -779,19 +799,17 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// Figure 2, all servers: "If commitIndex > lastApplied: apply log[lastApplied+1..]".
+    /// Figure 2, all servers: "If commitIndex > lastApplied: apply log[lastApplied+1..]";
+    /// with `Config::async_persistence`, only as far as the log is durable here.
     #[inline(always)]
     pub(super) fn apply_committed(&mut self, out: &mut Vec<Action<C>>) {
-        if self.commit_index <= self.applied_index {
+        let ready = self.appliable_index();
+        if ready <= self.applied_index {
             return;
         }
-        let entries =
-            Entries::from_slice(self.log.slice(self.applied_index + 1, self.commit_index));
-        debug_assert_eq!(
-            entries.len() as LogIndex,
-            self.commit_index - self.applied_index
-        );
-        self.applied_index = self.commit_index;
+        let entries = Entries::from_slice(self.log.slice(self.applied_index + 1, ready));
+        debug_assert_eq!(entries.len() as LogIndex, ready - self.applied_index);
+        self.applied_index = ready;
         out.push(Action::Apply(entries));
     }
 
@@ -831,6 +849,16 @@ impl<C: Command> Raft<C> {
             self.applied_index <= self.commit_index,
             "applied beyond commit"
         );
+        if self.config.async_persistence {
+            debug_assert!(
+                self.durable_index <= self.log.last_index(),
+                "durable beyond the log"
+            );
+            debug_assert!(
+                self.applied_index <= self.durable_index.max(self.log.base_index()),
+                "applied beyond what is durable"
+            );
+        }
         debug_assert!(
             self.log.last_term() <= self.term,
             "log term above current term"

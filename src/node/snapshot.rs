@@ -56,8 +56,9 @@ impl<C: Command> Raft<C> {
             // Everything it covers is committed here, and committed entries match every later
             // leader's log: nothing to install.
             self.incoming = None;
-            let match_index = self.leader_verified_index.max(self.commit_index);
-            let outcome = SnapshotOutcome::Done { match_index };
+            let outcome = SnapshotOutcome::Done {
+                match_index: self.ack_index(),
+            };
             self.send_snapshot_response(leader, index, outcome, out);
             return;
         }
@@ -70,7 +71,7 @@ impl<C: Command> Raft<C> {
             self.commit_index = index;
             self.apply_committed(out);
             let outcome = SnapshotOutcome::Done {
-                match_index: self.leader_verified_index,
+                match_index: self.ack_index(),
             };
             self.send_snapshot_response(leader, index, outcome, out);
             return;
@@ -149,6 +150,10 @@ impl<C: Command> Raft<C> {
         self.commit_index = index;
         self.applied_index = index;
         self.leader_verified_index = index;
+        // `InstallSnapshot` is durable before any later action, in either mode; the writes
+        // returned before it are complete, and the log they wrote is gone.
+        self.durable_index = index;
+        self.truncated_in = self.term;
         let snapshot = Arc::new(snapshot);
         self.snapshot = Some(Arc::clone(&snapshot));
         out.push(Action::InstallSnapshot(snapshot));
