@@ -4,7 +4,7 @@
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
 //!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
 //!     [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] [--no-check-quorum] [--lease-reads]
-//!     [--quiet]
+//!     [--async-persistence D] [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -28,7 +28,9 @@
 //!
 //! Elections: PreVote and CheckQuorum are on, as `Config::new` has them; `--no-pre-vote` and
 //! `--no-check-quorum` turn them off. `--lease-reads` serves reads under leases
-//! (`Config::lease_reads`). Every invariant
+//! (`Config::lease_reads`). `--async-persistence D` has the hosts write entries in the
+//! background (`Config::async_persistence`), each write completing up to D ticks after it
+//! starts, and a crash losing the writes still in flight. Every invariant
 //! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
 //! replays the run and exits with status 1, with where it wrote the picture of the run up to
 //! the failure.
@@ -65,6 +67,7 @@ struct Args {
     pre_vote: bool,
     check_quorum: bool,
     lease_reads: bool,
+    async_writes: Option<u64>,
     outage: u64,
     replace: u64,
     membership: u32,
@@ -85,6 +88,7 @@ fn parse_args() -> Result<Args, String> {
         pre_vote: true,
         check_quorum: true,
         lease_reads: false,
+        async_writes: None,
         outage: 0,
         replace: 1,
         membership: 0,
@@ -132,6 +136,7 @@ fn parse_args() -> Result<Args, String> {
             "--outage" => args.outage = number("--outage")?,
             "--replace" => args.replace = number("--replace")?,
             "--membership" => args.membership = number("--membership")? as u32,
+            "--async-persistence" => args.async_writes = Some(number("--async-persistence")?),
             "--svg" => args.svg = Some(value.clone()),
             "--from" => args.from = Some(number("--from")?),
             "--to" => args.to = Some(number("--to")?),
@@ -383,6 +388,9 @@ fn run(args: &Args) -> Result<(), String> {
     config.node.pre_vote = args.pre_vote;
     config.node.check_quorum = args.check_quorum;
     config.node.lease_reads = args.lease_reads;
+    if let Some(delay) = args.async_writes {
+        config = config.with_async_persistence(delay);
+    }
     let mut sim: Sim<u64> = Sim::new(config);
     sim.record_timeline(true);
     let mut faults = Faults::level(args.faults);
@@ -393,7 +401,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     faults.membership_per_million = args.membership;
     say!(
-        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}{}",
+        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}{}{}",
         args.nodes,
         args.ticks,
         args.seed,
@@ -402,7 +410,11 @@ fn run(args: &Args) -> Result<(), String> {
         if args.batching { ", batching hosts" } else { "" },
         if args.pre_vote { "" } else { ", no PreVote" },
         if args.check_quorum { "" } else { ", no CheckQuorum" },
-        if args.lease_reads { ", lease reads" } else { "" }
+        if args.lease_reads { ", lease reads" } else { "" },
+        match args.async_writes {
+            Some(delay) => format!(", asynchronous entry writes (up to {delay} ticks)"),
+            None => String::new(),
+        }
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
@@ -547,6 +559,13 @@ fn run(args: &Args) -> Result<(), String> {
             stats.actions_left_waiting
         );
     }
+    if args.async_writes.is_some() {
+        say!(
+            "  asynchronous writes    {} reports of durable writes, {} writes in flight lost at crashes",
+            stats.writes_reported,
+            stats.entry_writes_lost
+        );
+    }
     say!("  faults injected        {}", stats.faults());
     if let Some(path) = &args.svg {
         let window = (args.from.is_some() || args.to.is_some())
@@ -573,7 +592,7 @@ fn main() -> ExitCode {
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
                  [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
                  [--membership P] [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] \
-                 [--no-check-quorum] [--lease-reads] [--quiet]"
+                 [--no-check-quorum] [--lease-reads] [--async-persistence D] [--quiet]"
             );
             return ExitCode::from(2);
         }
@@ -583,13 +602,44 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => {
             eprintln!("FAILED: {failure}");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {} --replace {} --membership {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, args.replace, args.membership, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: {}", replay_command(&args));
             ExitCode::FAILURE
         }
         Err(_) => {
             eprintln!("FAILED: invariant violation or panic (message above)");
-            eprintln!("replay: cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} --snapshot-every {} --outage {} --replace {} --membership {}{}", args.nodes, args.ticks, args.seed, args.faults, args.snapshot_every, args.outage, args.replace, args.membership, if args.batching { " --batching" } else { "" });
+            eprintln!("replay: {}", replay_command(&args));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command that replays the run `args` describe, every option included.
+fn replay_command(args: &Args) -> String {
+    let mut command = format!(
+        "cargo run --release --example simulate -- --nodes {} --ticks {} --seed {} --faults {} \
+         --snapshot-every {} --outage {} --replace {} --membership {}",
+        args.nodes,
+        args.ticks,
+        args.seed,
+        args.faults,
+        args.snapshot_every,
+        args.outage,
+        args.replace,
+        args.membership
+    );
+    let flags = [
+        (args.batching, " --batching"),
+        (!args.pre_vote, " --no-pre-vote"),
+        (!args.check_quorum, " --no-check-quorum"),
+        (args.lease_reads, " --lease-reads"),
+    ];
+    for (on, flag) in flags {
+        if on {
+            command.push_str(flag);
+        }
+    }
+    if let Some(delay) = args.async_writes {
+        command.push_str(&format!(" --async-persistence {delay}"));
+    }
+    command
 }

@@ -7,17 +7,22 @@
 //!   learner, a member of a joint configuration, or a node started empty to join) fed an
 //!   arbitrary sequence of events, membership changes and messages from arbitrary senders
 //!   included (configuration entries and snapshots of any membership, valid or not), by a host
-//!   that carries out each step's
-//!   actions at once or (batching) keeps one buffer and carries out an arbitrary prefix of it
-//!   after each step. After every step the node-local invariants hold (term and commit never
-//!   decrease, commit within the log, applied indices contiguous, no vote changed within a
-//!   term, entries, votes and acknowledgements durable before they are sent, one outcome per
-//!   proposal or membership change, the configuration in force the one the durable log makes).
+//!   that carries out each step's actions at once or (batching) keeps one buffer and carries
+//!   out an arbitrary prefix of it after each step. With `Config::async_persistence` (drawn),
+//!   its entry writes complete when the input says, and it reports them, or an old report
+//!   again. After every step the node-local invariants hold (term and commit never decrease,
+//!   commit within the log, applied indices contiguous, no vote changed within a term,
+//!   entries and votes durable before they are sent, acknowledgements and applied entries on
+//!   the disk, one outcome per proposal or membership change, the configuration in force the
+//!   one the durable log makes; a report without the option changes nothing).
 //! - [`cluster`]: an arbitrary fault and membership schedule driving the simulator (its hosts
-//!   batching or not; nodes added, changes of every kind proposed, removed nodes retired),
-//!   whose checker verifies every invariant after every step, then a healed liveness phase.
+//!   batching or not, writing entries synchronously or in the background; nodes added,
+//!   changes of every kind proposed, removed nodes retired), whose checker verifies every
+//!   invariant after every step, then a healed liveness phase.
 //! - [`restore`]: arbitrary persisted state given to `Raft::new` answers `Ok` or an error,
 //!   never a panic, and an `Ok` node then behaves under [`step`]'s checks.
+
+use std::collections::VecDeque;
 
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -79,6 +84,7 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membersh
     config.lease_reads = config.check_quorum && u.arbitrary()?;
     config.lease_drift_ticks = u.int_in_range(0..=config.election_ticks - 2)?;
     config.seed = u.arbitrary()?;
+    config.async_persistence = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok((config, membership))
 }
@@ -220,6 +226,12 @@ enum FuzzEvent {
         term: i8,
         round: u8,
     },
+    /// Asynchronous persistence: the host completes 1 to 4 of its entry writes in flight and
+    /// reports the last one done.
+    WritesDone(u8),
+    /// Asynchronous persistence: the host repeats one of its recent reports, late (the
+    /// entries it names may have been truncated since).
+    ReportAgain(u8),
 }
 
 /// `base` moved by `delta`, saturating at the ends of `u64`.
@@ -477,6 +489,8 @@ impl FuzzEvent {
                 }
             }
             FuzzEvent::Raw(event) => event,
+            // The host's own doing: see `Host::run`.
+            FuzzEvent::WritesDone(_) | FuzzEvent::ReportAgain(_) => return Vec::new(),
             FuzzEvent::Snapshot { back, size } => Event::SnapshotTaken {
                 index: host_applied.saturating_sub(u64::from(back % 4)),
                 data: vec![size; usize::from(size % 40)],
@@ -568,6 +582,15 @@ struct Host {
     /// Batching: actions stepped and not carried out yet; always empty otherwise.
     batching: bool,
     out: Vec<Action<u64>>,
+    /// Asynchronous persistence: the entries after `disk_base` whose writes completed (what a
+    /// crash keeps); `disk_log` is then what every write started makes. `None` with
+    /// synchronous persistence, where both are `disk_log`.
+    synced: Option<Vec<Entry<u64>>>,
+    /// Asynchronous persistence: the entry writes started and not completed, in order, each
+    /// with the term of the hard state written when it started (what the host reports).
+    writing: VecDeque<(Vec<Entry<u64>>, u64)>,
+    /// Asynchronous persistence: the last reports, most recent last.
+    reports: VecDeque<(LogIndex, u64)>,
 }
 
 impl Host {
@@ -580,7 +603,7 @@ impl Host {
             || (0, restored.membership.clone()),
             |s| (s.meta.membership_index, s.meta.membership.clone()),
         );
-        Host {
+        let mut host = Host {
             disk_membership,
             disk_hard_state: restored.hard_state,
             disk_base,
@@ -591,10 +614,46 @@ impl Host {
                 .cloned()
                 .collect(),
             applied: restored.applied.max(disk_base.0),
-            node,
+            synced: None,
+            writing: VecDeque::new(),
+            reports: VecDeque::new(),
             batching,
             out: Vec::new(),
+            node,
+        };
+        if host.node.config().async_persistence {
+            host.synced = Some(host.disk_log.clone());
         }
+        host
+    }
+
+    /// The entries after `disk_base` that a crash would keep.
+    fn synced_log(&self) -> &[Entry<u64>] {
+        self.synced.as_deref().unwrap_or(&self.disk_log)
+    }
+
+    /// Asynchronous persistence: completes up to `count` writes in flight, in order.
+    /// Answers the last entry written, if any write completed.
+    fn complete_writes(&mut self, count: usize) -> Option<(LogIndex, u64)> {
+        let base = self.disk_base.0;
+        let synced = self.synced.as_mut()?;
+        let mut last = None;
+        for (write, term) in self.writing.drain(..count.min(self.writing.len())) {
+            synced.truncate((write[0].index - base - 1) as usize);
+            last = write.last().map(|entry| (entry.index, term));
+            synced.extend(write);
+        }
+        last
+    }
+
+    /// Asynchronous persistence: the host's report of `written`, stepped like any event.
+    fn report(&mut self, written: (LogIndex, u64), carry: u8) {
+        if self.reports.len() == 8 {
+            self.reports.pop_front();
+        }
+        self.reports.push_back(written);
+        let (index, term) = written;
+        self.step(Event::Persisted { index, term }, carry);
     }
 
     fn disk_last_index(&self) -> LogIndex {
@@ -610,6 +669,8 @@ impl Host {
             Event::Propose(_) | Event::ProposeBatch(_) | Event::ChangeMembership { .. }
         );
         let snapshot_event = matches!(event, Event::SnapshotTaken { .. });
+        let ignored_report =
+            matches!(event, Event::Persisted { .. }) && !self.node.config().async_persistence;
         let transfer_event = matches!(event, Event::TransferLeadership { .. });
         let start = self.out.len();
         self.node.step_into(event, &mut self.out);
@@ -635,6 +696,17 @@ impl Host {
             outcomes, expected,
             "one outcome per proposal, snapshot or transfer"
         );
+        if ignored_report {
+            assert!(
+                self.out.len() == start,
+                "a report without async persistence acted"
+            );
+            assert_eq!(
+                self.node.status(),
+                before,
+                "a report without async persistence"
+            );
+        }
         let carry = if self.batching && carry >= 128 {
             usize::from(carry - 128) % (self.out.len() + 1)
         } else {
@@ -670,13 +742,22 @@ impl Host {
                 assert!(first.index > base && first.index <= self.disk_last_index() + 1);
                 assert!(first.index > floor, "truncated a committed entry");
                 self.disk_log.truncate((first.index - base - 1) as usize);
+                if self.synced.is_some() {
+                    let term = self.disk_hard_state.term;
+                    self.writing.push_back((entries.to_vec(), term));
+                }
                 self.disk_log.extend(entries);
             }
             Action::Persist(Persist::Snapshot(meta)) => {
                 assert!(meta.last_index <= self.applied, "snapshot past applied");
                 assert!(meta.last_index > self.disk_base.0, "snapshot went back");
+                // The entry writes before it complete first (the ordering rule).
+                self.complete_writes(usize::MAX);
                 let covered = (meta.last_index - self.disk_base.0) as usize;
                 self.disk_log.drain(..covered.min(self.disk_log.len()));
+                if let Some(synced) = self.synced.as_mut() {
+                    synced.drain(..covered.min(synced.len()));
+                }
                 self.disk_base = (meta.last_index, meta.last_term);
                 self.disk_membership = (meta.membership_index, meta.membership);
             }
@@ -686,7 +767,13 @@ impl Host {
                     assert!(index > commit_before, "installed below commit");
                 }
                 assert!(index > self.applied, "applied went back");
+                // The writes before it complete, and are never reported: it ends them.
+                self.complete_writes(usize::MAX);
+                self.reports.clear();
                 self.disk_log.clear();
+                if let Some(synced) = self.synced.as_mut() {
+                    synced.clear();
+                }
                 self.disk_base = (index, snapshot.meta.last_term);
                 let meta = &snapshot.meta;
                 assert!(
@@ -701,7 +788,7 @@ impl Host {
                 for entry in entries {
                     assert_eq!(entry.index, self.applied + 1, "applied out of order");
                     let offset = entry.index.checked_sub(self.disk_base.0 + 1);
-                    let durable = offset.and_then(|o| self.disk_log.get(o as usize));
+                    let durable = offset.and_then(|o| self.synced_log().get(o as usize));
                     assert_eq!(durable, Some(&entry), "applied an entry not on disk");
                     self.applied = entry.index;
                 }
@@ -765,8 +852,17 @@ impl Host {
                 outcome: SnapshotOutcome::Done { match_index },
                 ..
             } => {
-                let durable = self.disk_last_index();
+                // On the disk, and there as the log the node's writes make has it.
+                let (base, synced) = (self.disk_base.0, self.synced_log());
+                let durable = base + synced.len() as LogIndex;
                 assert!(*match_index <= durable, "acknowledged entries not on disk");
+                if *match_index > base {
+                    let at = (*match_index - base - 1) as usize;
+                    assert_eq!(
+                        synced[at].term, self.disk_log[at].term,
+                        "acknowledged an entry whose write is not complete"
+                    );
+                }
             }
             // The ordering rule: an entry leaves only once a Persist made it durable.
             Message::AppendEntries { entries, .. } => {
@@ -833,9 +929,27 @@ impl Host {
             let (Ok(fuzz_event), Ok(carry)) = (FuzzEvent::arbitrary(u), u8::arbitrary(u)) else {
                 break;
             };
-            for event in fuzz_event.into_events(&self.node, self.applied) {
-                self.step(event, carry);
-                events += 1;
+            match fuzz_event {
+                FuzzEvent::WritesDone(count) => {
+                    if let Some(written) = self.complete_writes(usize::from(count % 4) + 1) {
+                        self.report(written, carry);
+                    }
+                }
+                FuzzEvent::ReportAgain(back) => {
+                    if !self.reports.is_empty() {
+                        let pick = usize::from(back) % self.reports.len();
+                        self.report(self.reports[pick], carry);
+                    }
+                }
+                // A report of a write the host never completed is outside the contract; with
+                // synchronous persistence, any report must change nothing.
+                FuzzEvent::Raw(Event::Persisted { .. }) if self.synced.is_some() => {}
+                fuzz_event => {
+                    for event in fuzz_event.into_events(&self.node, self.applied) {
+                        self.step(event, carry);
+                        events += 1;
+                    }
+                }
             }
         }
     }
@@ -1032,6 +1146,11 @@ pub fn cluster(data: &[u8]) {
     // Half of the runs serve reads under leases (the drift bound is kept: hosts catch up
     // the ticks a pause made them miss).
     config.node.lease_reads = seed % 2 == 1;
+    // Half of them (crossed with the leases) write entries in the background, each write
+    // completing up to 4 ticks late, writes in flight lost at crashes.
+    if seed % 4 >= 2 {
+        config = config.with_async_persistence(4);
+    }
     let mut sim: Sim<u64> = Sim::new(config);
     let mut next_command: u64 = 1 << 32;
     let mut ops = 0;

@@ -131,8 +131,26 @@ pub(crate) struct Checker<C> {
     /// committed before a read is asked must be in what it reads: its read index may not be
     /// below that.
     reads: HashMap<(NodeId, u64), LogIndex>,
+    /// With asynchronous persistence, a leader may report a commit before it applies it, and
+    /// a follower may then apply first: the highest commit index a leader reported and the
+    /// checker found on the disks of a quorum of that leader's configuration then. A first
+    /// apply at or below it was judged there; the applier's own configuration may lag the
+    /// leader's (a removal appended after it), so it is not judged again by that.
+    vouched: LogIndex,
     /// How many checks ran.
     pub(crate) checks: u64,
+}
+
+/// What the checker sees of a message's sender as the message leaves: its durable hard
+/// state, the log its `Persist` actions wrote (`written`), what of it is on its disk
+/// (`disk`: the same with synchronous persistence) and, with asynchronous persistence, for a
+/// message that reports a commit, every node's disk (`disks`, node `i`'s at `i - 1`; empty
+/// otherwise).
+pub(crate) struct SenderView<'a, C> {
+    pub(crate) hard_state: HardState,
+    pub(crate) written: LogView<'a, C>,
+    pub(crate) disk: LogView<'a, C>,
+    pub(crate) disks: &'a [LogView<'a, C>],
 }
 
 /// What the checker sees of a leader's peer: its id, its term if it is up, its durable log.
@@ -163,6 +181,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             grants: HashMap::new(),
             nodes,
             reads: HashMap::new(),
+            vouched: 0,
             checks: 0,
         }
     }
@@ -240,6 +259,20 @@ impl<C: Clone + Debug + Eq> Checker<C> {
     /// Node `id` went down: the reads asked of it die with its host's requests.
     pub(crate) fn on_down(&mut self, id: NodeId) {
         self.reads.retain(|&(node, _), _| node != id);
+    }
+
+    /// Node `id` crashed with entry writes in flight, some of them lost: what its actions
+    /// wrote is now `disk`, and so are the configuration entries of its log.
+    pub(crate) fn on_writes_lost(&mut self, id: NodeId, disk: LogView<'_, C>) {
+        let ghost = self.nodes.entry(id).or_default();
+        ghost.durable_configs.clear();
+        for entry in disk.entries {
+            if let Some(membership) = entry.payload.as_membership() {
+                ghost
+                    .durable_configs
+                    .push((entry.index, membership.clone()));
+            }
+        }
     }
 
     /// Node `id` was started empty, to join the cluster.
@@ -505,7 +538,9 @@ impl<C: Clone + Debug + Eq> Checker<C> {
 
     /// Checks on a message as it leaves `id` (§3.6, correctness.md §1.9-10): its term is
     /// durable on the sender; a granted vote is durable and unique per term; an acknowledged
-    /// prefix and every entry sent are durable. A leader's message makes its sender the leader
+    /// prefix is on its disk (`disk_log`), and every entry sent was written by its `Persist`
+    /// actions (`durable_log`: with asynchronous persistence, the write may still be in
+    /// flight). A leader's message makes its sender the leader
     /// of its term (election safety, §3.1), and the first one of a term is where leader
     /// completeness (§3.4) is judged, on the sender's durable log. A commit index a leader
     /// reports must be one it applied, and the entry the checker saw committed there.
@@ -514,9 +549,14 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         id: NodeId,
         to: NodeId,
         message: &Message<C>,
-        durable_hard_state: HardState,
-        durable_log: LogView<'_, C>,
+        sender: SenderView<'_, C>,
     ) -> Result<(), Violation> {
+        let SenderView {
+            hard_state: durable_hard_state,
+            written: durable_log,
+            disk: disk_log,
+            disks,
+        } = sender;
         self.checks += 1;
         let term = message.term();
         if term > durable_hard_state.term {
@@ -545,11 +585,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                         entry.index, entry.term
                     ));
                 }
-                self.check_reported_commit(id, *leader_commit, durable_log)?;
+                self.check_reported_commit(id, *leader_commit, durable_log, disks)?;
             }
             Message::Commit { leader_commit, .. } => {
                 self.on_leader_message(id, term, durable_log)?;
-                self.check_reported_commit(id, *leader_commit, durable_log)?;
+                self.check_reported_commit(id, *leader_commit, durable_log, disks)?;
             }
             Message::InstallSnapshot { .. }
             | Message::TimeoutNow { .. }
@@ -587,10 +627,16 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             | Message::InstallSnapshotResponse {
                 outcome: SnapshotOutcome::Done { match_index },
                 ..
-            } if *match_index > durable_log.last_index() => {
+            } if *match_index > disk_log.last_index()
+                || (*match_index > disk_log.base
+                    && disk_log.term_at(*match_index) != durable_log.term_at(*match_index)) =>
+            {
                 return Err(format!(
-                    "node {id} acknowledged index {match_index} with only {} durable",
-                    durable_log.last_index()
+                    "node {id} acknowledged index {match_index} with only {} on its disk \
+                     (term {:?} there, {:?} written)",
+                    disk_log.last_index(),
+                    disk_log.term_at(*match_index),
+                    durable_log.term_at(*match_index)
                 ));
             }
             _ => {}
@@ -643,27 +689,41 @@ impl<C: Clone + Debug + Eq> Checker<C> {
     /// A leader reported `commit` committed: it applied that index in this incarnation (the
     /// committing leader applies first, and the apply was judged durable on a quorum then),
     /// and its durable entry there is the committed one. An index the leader's snapshot
-    /// covers was checked when the snapshot was taken or installed.
+    /// covers was checked when the snapshot was taken or installed. With asynchronous
+    /// persistence a leader may commit before its own write completes, and apply only after:
+    /// `disks` (every node's disk, node `i`'s at `i - 1`; empty with synchronous persistence)
+    /// must then hold its entry there on a quorum of its configuration.
     fn check_reported_commit(
         &mut self,
         id: NodeId,
         commit: LogIndex,
         durable_log: LogView<'_, C>,
+        disks: &[LogView<'_, C>],
     ) -> Result<(), Violation> {
         let reported = self.nodes.entry(id).or_default();
         if commit <= reported.commit_reported || commit <= durable_log.base {
             return Ok(());
         }
         reported.commit_reported = commit;
-        if commit > reported.applied_index {
-            return Err(format!(
-                "node {id} reported {commit} committed, having applied only {}",
-                reported.applied_index
-            ));
-        }
         let held = durable_log.get(commit).map(|e| (e.term, &e.payload));
+        if commit > reported.applied_index {
+            let applied = reported.applied_index;
+            let (at, membership) = self.durable_membership(id, durable_log.base);
+            let quorum = held.is_some_and(|(term, _)| {
+                !disks.is_empty() && Self::durable_on_quorum(&membership, disks, commit, term)
+            });
+            if quorum {
+                self.vouched = self.vouched.max(commit);
+            } else {
+                return Err(format!(
+                    "node {id} reported {commit} committed, having applied only {applied}, \
+                     and {held:?} there is on the disks of no quorum of {membership:?} (entry \
+                     {at})"
+                ));
+            }
+        }
         let committed = self.committed.get(commit as usize - 1);
-        if held != committed.map(|(term, payload)| (*term, payload)) {
+        if committed.is_some() && held != committed.map(|(term, payload)| (*term, payload)) {
             return Err(format!(
                 "node {id} reported {commit} committed, holding {held:?} there, not the \
                  committed {committed:?}"
@@ -723,6 +783,11 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         let Some(last) = entries.last().filter(|last| last.index > committed_before) else {
             return Ok(());
         };
+        if last.index <= self.vouched {
+            // Judged when its leader reported it (see `vouched`).
+            self.note_committed_configs(entries, committed_before);
+            return Ok(());
+        }
         let applier_base = usize::try_from(id)
             .ok()
             .and_then(|id| id.checked_sub(1))
@@ -737,7 +802,13 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 last.index, last.term
             ));
         }
-        // Only now are the configurations among them committed: in index order.
+        self.note_committed_configs(entries, committed_before);
+        Ok(())
+    }
+
+    /// Only once the entries after `committed_before` are judged committed are the
+    /// configurations among them: in index order.
+    fn note_committed_configs(&mut self, entries: &[Entry<C>], committed_before: LogIndex) {
         for entry in entries
             .iter()
             .filter(|entry| entry.index > committed_before)
@@ -746,7 +817,6 @@ impl<C: Clone + Debug + Eq> Checker<C> {
                 self.configs.push((entry.index, membership.clone()));
             }
         }
-        Ok(())
     }
 
     /// Leader bookkeeping (correctness.md §1.12): within a term a peer's match index never

@@ -38,6 +38,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::action::{Action, Persist, ProposeError, SnapshotError, TransferError};
 use crate::config::Config;
+use crate::entries::Entries;
 use crate::event::Event;
 use crate::membership::{Membership, MembershipChange};
 use crate::message::Message;
@@ -46,7 +47,7 @@ use crate::types::{Command, Entry, HardState, LogIndex, NodeId, Payload, Role, S
 use crate::{Raft, Restored};
 
 pub use chaos::Faults;
-use checker::{chain, Checker, LogView, PeerView};
+use checker::{chain, Checker, LogView, PeerView, SenderView};
 use network::Network;
 pub use network::NetworkConfig;
 use picture::{LaneState, Picture};
@@ -80,6 +81,12 @@ pub struct SimConfig {
     /// paused node's clock stands still while others' run (a host that breaks the contract:
     /// its leader may serve reads under a lease that ended while it slept).
     pub resume_catches_up: bool,
+    /// With `Config::async_persistence` in `node`: each host writes entries in the
+    /// background, and a write completes between 0 and this many ticks after it started (in
+    /// the order the writes started). The host reports completed writes with
+    /// `Event::Persisted`, now and then a tick late and covering several; a crash keeps a
+    /// random prefix of the writes in flight and loses the rest.
+    pub write_delay_ticks: u64,
 }
 
 impl SimConfig {
@@ -104,12 +111,21 @@ impl SimConfig {
             snapshot_padding: 0,
             batching: false,
             resume_catches_up: true,
+            write_delay_ticks: 0,
         }
     }
 
     /// The same set-up with snapshots every `every` entries (see `snapshot_every`).
     pub fn with_snapshots(mut self, every: u64) -> Self {
         self.snapshot_every = Some(every.max(1));
+        self
+    }
+
+    /// The same set-up with asynchronous entry writes (`Config::async_persistence`), each
+    /// completing up to `write_delay_ticks` ticks after it starts.
+    pub fn with_async_persistence(mut self, write_delay_ticks: u64) -> Self {
+        self.node.async_persistence = true;
+        self.write_delay_ticks = write_delay_ticks;
         self
     }
 
@@ -340,6 +356,10 @@ pub struct SimStats {
     pub configurations_committed: u64,
     /// Removed nodes shut down for good.
     pub nodes_retired: u64,
+    /// Asynchronous persistence: `Event::Persisted` reports the hosts stepped.
+    pub writes_reported: u64,
+    /// Asynchronous persistence: entry writes in flight lost at a crash.
+    pub entry_writes_lost: u64,
 }
 
 impl SimStats {
@@ -387,6 +407,30 @@ impl<C> Default for Durable<C> {
     }
 }
 
+impl<C: Clone> Durable<C> {
+    /// `Persist::Entries`: delete from the first entry's index on, then append.
+    fn write(&mut self, entries: &[Entry<C>]) {
+        self.entries
+            .truncate((entries[0].index - self.base - 1) as usize);
+        self.entries.extend_from_slice(entries);
+    }
+
+    /// The snapshot `meta`, `data` is now the one to restart from; with `cleared`
+    /// (`InstallSnapshot`), every stored entry goes, else those it covers.
+    fn store_snapshot(&mut self, snapshot: Snapshot, cleared: bool) {
+        let index = snapshot.meta.last_index;
+        if cleared {
+            self.entries.clear();
+        } else {
+            let covered = index.saturating_sub(self.base) as usize;
+            self.entries.drain(..covered.min(self.entries.len()));
+        }
+        self.base = index;
+        self.base_term = snapshot.meta.last_term;
+        self.snapshot = Some(snapshot);
+    }
+}
+
 impl<C> Durable<C> {
     fn view(&self) -> LogView<'_, C> {
         LogView {
@@ -400,7 +444,24 @@ impl<C> Durable<C> {
 struct SimNode<C> {
     id: NodeId,
     raft: Option<Raft<C>>,
+    /// What the node's `Persist` actions carried out so far wrote: with synchronous
+    /// persistence, what is on its disk; with asynchronous, what will be once the writes in
+    /// flight complete.
     durable: Durable<C>,
+    /// With asynchronous persistence: what is on its disk (what a crash keeps). `None` with
+    /// synchronous persistence, where that is `durable`.
+    disk: Option<Durable<C>>,
+    /// With asynchronous persistence: the entry writes started and not yet complete, each
+    /// with the tick it completes at (never before the one before it) and the term of the
+    /// hard state the host had written when it started it (the node's term then).
+    writes: VecDeque<(u64, Entries<C>, Term)>,
+    /// The report of the last completed write (its last index, its term as above), while its
+    /// host has not stepped it.
+    unreported: Option<(LogIndex, Term)>,
+    /// The last reports stepped in this incarnation, most recent last: a host may repeat one
+    /// late (a completion queue that delivers out of turn), which the node must judge by
+    /// its log as it is now.
+    reported: VecDeque<(LogIndex, Term)>,
     /// Every value this node ever applied, by index (kept across restarts, as the lab does).
     applied: Vec<Option<(Term, Payload<C>)>>,
     /// The state machine: the last index applied and the state (a hash chain) after it.
@@ -423,6 +484,13 @@ struct SimNode<C> {
     bootstrap: Membership,
     /// Shut down for good after its removal (never restarted).
     retired: bool,
+}
+
+impl<C> SimNode<C> {
+    /// What is on the node's disk: what a crash keeps.
+    fn disk(&self) -> &Durable<C> {
+        self.disk.as_ref().unwrap_or(&self.durable)
+    }
 }
 
 /// A simulated cluster. See the [module docs](self).
@@ -509,6 +577,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             id,
             raft: Some(raft),
             durable: Durable::default(),
+            disk: self.config.node.async_persistence.then(Durable::default),
+            writes: VecDeque::new(),
+            unreported: None,
+            reported: VecDeque::new(),
             applied: Vec::new(),
             state: (0, 0),
             taken: Vec::new(),
@@ -643,7 +715,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// and the stored entries, counted as `MESSAGE_HEADER_BYTES` plus `ENTRY_HEADER_BYTES` and
     /// the payload per entry (the lab's `RaftStateSize`; it must stay small with snapshots).
     pub fn persisted_size(&self, id: NodeId) -> usize {
-        let durable = &self.node(id).durable;
+        let durable = self.node(id).disk();
         crate::MESSAGE_HEADER_BYTES
             + durable
                 .entries
@@ -654,7 +726,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
 
     /// The index of the snapshot node `id`'s host stores (0 without one).
     pub fn persisted_snapshot_index(&self, id: NodeId) -> LogIndex {
-        let durable = &self.node(id).durable;
+        let durable = self.node(id).disk();
         durable.snapshot.as_ref().map_or(0, |s| s.meta.last_index)
     }
 
@@ -714,10 +786,50 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         for position in 0..self.nodes.len() {
             let node = &self.nodes[position];
             if node.raft.is_some() && !node.paused {
+                self.complete_writes(position);
+            }
+            let node = &self.nodes[position];
+            if node.raft.is_some() && !node.paused {
                 self.step_node(position, Event::Tick);
             }
         }
         self.deliver_due();
+    }
+
+    /// With asynchronous persistence: the writes of node `position` due by now reach its
+    /// disk, and its host reports the last of them (three times in four now, else at a later
+    /// tick, in one report with what completes meanwhile).
+    fn complete_writes(&mut self, position: usize) {
+        let now = self.now;
+        let node = &mut self.nodes[position];
+        let Some(disk) = node.disk.as_mut() else {
+            return;
+        };
+        while let Some((due, entries, term)) = node.writes.front() {
+            if *due > now {
+                break;
+            }
+            disk.write(entries);
+            let last = entries.last().expect("a write is never empty");
+            node.unreported = Some((last.index, *term));
+            node.writes.pop_front();
+        }
+        let mut report = None;
+        if node.unreported.is_some() && self.rng.in_range(0, 4) != 0 {
+            report = node.unreported.take();
+            if node.reported.len() == 8 {
+                node.reported.pop_front();
+            }
+            node.reported.extend(report);
+        } else if !node.reported.is_empty() && self.rng.in_range(0, 16) == 0 {
+            // An old report again, late: the entries it names may have been truncated since.
+            let pick = self.rng.in_range(0, node.reported.len() as u64) as usize;
+            report = Some(node.reported[pick]);
+        }
+        if let Some((index, term)) = report {
+            self.stats.writes_reported += 1;
+            self.step_node(position, Event::Persisted { index, term });
+        }
     }
 
     /// `ticks` ticks.
@@ -1458,6 +1570,23 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
         let id = self.nodes[position].id;
         self.nodes[position].raft = None;
         self.nodes[position].out.clear();
+        if self.nodes[position].disk.is_some() {
+            // The writes in flight: a prefix of them reached the disk, the rest is lost. What
+            // the node's actions wrote is now what its disk holds.
+            let flying = self.nodes[position].writes.len() as u64;
+            let kept = self.rng.in_range(0, flying + 1) as usize;
+            let node = &mut self.nodes[position];
+            let disk = node.disk.as_mut().expect("checked above");
+            for (_, entries, _) in node.writes.drain(..).take(kept) {
+                disk.write(&entries);
+            }
+            node.unreported = None;
+            node.reported.clear();
+            node.durable = disk.clone();
+            self.stats.entry_writes_lost += flying - kept as u64;
+            let node = &self.nodes[position];
+            self.checker.on_writes_lost(id, node.durable.view());
+        }
         self.network.drop_inbox(id);
         self.checker.on_down(id);
         self.stats.crashes += 1;
@@ -1468,6 +1597,25 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             executed,
             batch,
         });
+    }
+
+    /// With asynchronous persistence, before a snapshot is stored: every entry write in
+    /// flight completes first (the host's side of the ordering rule). Before a snapshot the
+    /// host took, they are reported at the next tick; an installed snapshot ends them, and
+    /// they are never reported (`Event::Persisted`).
+    fn flush_writes(&mut self, position: usize, installed: bool) {
+        let node = &mut self.nodes[position];
+        if let Some(disk) = node.disk.as_mut() {
+            for (_, entries, term) in node.writes.drain(..) {
+                disk.write(&entries);
+                let last = entries.last().expect("a write is never empty");
+                node.unreported = Some((last.index, term));
+            }
+            if installed {
+                node.unreported = None;
+                node.reported.clear();
+            }
+        }
     }
 
     /// Carries out one action of node `position`, checking it. Answers the first and last
@@ -1486,7 +1634,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 let before = self.nodes[position].durable.hard_state;
                 let result = self.checker.on_persist_hard_state(id, before, hard_state);
                 self.check(result);
-                self.nodes[position].durable.hard_state = hard_state;
+                let node = &mut self.nodes[position];
+                node.durable.hard_state = hard_state;
+                if let Some(disk) = node.disk.as_mut() {
+                    disk.hard_state = hard_state; // Synchronous in both modes.
+                }
             }
             Action::Persist(Persist::Entries(entries)) => {
                 let result = self.checker.on_persist_entries(
@@ -1495,11 +1647,20 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     &entries,
                 );
                 self.check(result);
-                let durable = &mut self.nodes[position].durable;
-                durable
-                    .entries
-                    .truncate((entries[0].index - durable.base - 1) as usize);
-                durable.entries.extend(entries);
+                let node = &mut self.nodes[position];
+                node.durable.write(&entries);
+                if node.disk.is_some() {
+                    // In the background: it completes later, after the writes before it; one
+                    // in 32 is slow (up to 8 times the delay), holding up those after it.
+                    let mut delay = self.rng.in_range(0, self.config.write_delay_ticks + 1);
+                    if self.rng.in_range(0, 32) == 0 {
+                        delay *= 8;
+                    }
+                    let after = node.writes.back().map_or(0, |(due, ..)| *due);
+                    let term = node.durable.hard_state.term;
+                    node.writes
+                        .push_back(((self.now + delay).max(after), entries, term));
+                }
             }
             Action::Persist(Persist::Snapshot(meta)) => {
                 let result = self.checker.check_snapshot_membership(id, &meta);
@@ -1523,12 +1684,13 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                     ));
                 }
                 // Delete the stored entries the snapshot covers.
-                let durable = &mut node.durable;
-                let covered = meta.last_index.saturating_sub(durable.base) as usize;
-                durable.entries.drain(..covered.min(durable.entries.len()));
-                durable.base = meta.last_index;
-                durable.base_term = meta.last_term;
-                durable.snapshot = Some(Snapshot { meta: *meta, data });
+                let snapshot = Snapshot { meta: *meta, data };
+                self.flush_writes(position, false);
+                let node = &mut self.nodes[position];
+                if let Some(disk) = node.disk.as_mut() {
+                    disk.store_snapshot(snapshot.clone(), false);
+                }
+                node.durable.store_snapshot(snapshot, false);
             }
             Action::InstallSnapshot(snapshot) => {
                 let (index, state) = decode_state(&snapshot.data);
@@ -1554,11 +1716,12 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 }
                 node.state = (index, state);
                 node.snapshot_due = None;
-                let durable = &mut node.durable;
-                durable.entries.clear();
-                durable.base = index;
-                durable.base_term = snapshot.meta.last_term;
-                durable.snapshot = Some((*snapshot).clone());
+                self.flush_writes(position, true);
+                let node = &mut self.nodes[position];
+                if let Some(disk) = node.disk.as_mut() {
+                    disk.store_snapshot((*snapshot).clone(), true);
+                }
+                node.durable.store_snapshot((*snapshot).clone(), true);
                 self.stats.snapshots_installed += 1;
                 self.note(SimEvent::SnapshotInstalled { node: id, index });
             }
@@ -1576,13 +1739,23 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::Send { to, message } => {
                 let node = &self.nodes[position];
-                let result = self.checker.on_send(
-                    id,
-                    to,
-                    &message,
-                    node.durable.hard_state,
-                    node.durable.view(),
+                // What a leader's commit index is judged against while it has not applied it.
+                let reports_commit = matches!(
+                    message,
+                    Message::AppendEntries { .. } | Message::Commit { .. }
                 );
+                let disks: Vec<LogView<'_, C>> = if node.disk.is_some() && reports_commit {
+                    self.nodes.iter().map(|n| n.disk().view()).collect()
+                } else {
+                    Vec::new()
+                };
+                let sender = SenderView {
+                    hard_state: node.durable.hard_state,
+                    written: node.durable.view(),
+                    disk: node.disk().view(),
+                    disks: &disks,
+                };
+                let result = self.checker.on_send(id, to, &message, sender);
                 self.check(result);
                 self.stats.messages_sent += 1;
                 if let Message::InstallSnapshot { chunk, .. } = &message {
@@ -1615,8 +1788,20 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             }
             Action::Apply(entries) => {
                 let term = self.nodes[position].durable.hard_state.term;
+                // An entry is applied only once it is on the applier's disk: a restart finds
+                // what was applied.
+                let disk = self.nodes[position].disk().view();
+                if let Some(entry) = entries
+                    .iter()
+                    .find(|entry| entry.index > disk.base && !disk.holds(entry.index, entry.term))
+                {
+                    self.fail(&format!(
+                        "node {id} applied entry {} (term {}) before it was on its disk",
+                        entry.index, entry.term
+                    ));
+                }
                 let durable_logs: Vec<LogView<'_, C>> =
-                    self.nodes.iter().map(|n| n.durable.view()).collect();
+                    self.nodes.iter().map(|n| n.disk().view()).collect();
                 let configs_before = self.checker.committed_configs().len();
                 let result = self.checker.on_apply(id, &entries, term, &durable_logs);
                 self.check(result);
@@ -1699,7 +1884,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 .map(|n| PeerView {
                     id: n.id,
                     term: n.raft.as_ref().map(|r| r.term()),
-                    durable: n.durable.view(),
+                    durable: n.disk().view(),
                 })
                 .collect();
             let result = self.checker.on_leader_progress(raft, &peers);
