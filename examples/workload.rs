@@ -10,7 +10,8 @@
 //! NAME is one of `commit3_b1`, `commit3_b64`, `commit5_b64`, `tick_idle`, `elect3`,
 //! `elect3_prevote` (`elect3` with PreVote and CheckQuorum on; every other workload has them
 //! off, as the peers do), `read_index` (reads served by a 3-node leader, 64 per round of
-//! leader checks). OPS is
+//! leader checks), `read_lease` (served under a lease). Each with `_async` appended runs with
+//! asynchronous persistence (`commit3_b1_async`, ...). OPS is
 //! rounded up to a whole batch (64 entries for the `_b64` workloads, 1024 ticks for
 //! `tick_idle`). The fixed-work mode prints `OPS name=... ops=... unit=... <stats>`. The timed
 //! mode prints `RUN name=... run=i value=... unit=... <stats>` per run, then
@@ -43,7 +44,7 @@ enum Mode {
 fn usage() -> String {
     let names: Vec<&str> = WORKLOADS.iter().map(|(name, _, _)| *name).collect();
     format!(
-        "usage: workload NAME OPS | workload NAME --seconds S\n  NAME: {}",
+        "usage: workload NAME OPS | workload NAME --seconds S\n  NAME: {} (each also as NAME_async)",
         names.join(", ")
     )
 }
@@ -104,7 +105,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(&(_, unit, rate_unit)) = WORKLOADS.iter().find(|(known, _, _)| *known == name) else {
+    let Some((unit, rate_unit)) = Workload::units(&name) else {
         eprintln!("unknown workload {name}\n{}", usage());
         return ExitCode::from(2);
     };

@@ -59,3 +59,66 @@ fn idle_ticks_and_elections_run() {
     }
     assert_eq!(elect.ops(), 50);
 }
+
+/// With asynchronous persistence (an instant disk whose writes are reported after each step),
+/// replication costs the same messages and rounds: a follower acknowledges an append once
+/// its write is reported, in place of at once, and never twice.
+#[test]
+fn async_commit_workloads_cost_the_same_messages() {
+    check_commit_workload("commit3_b1_async", 3, 25_000);
+    check_commit_workload("commit3_b64_async", 3, 400);
+    check_commit_workload("commit5_b64_async", 5, 400);
+}
+
+#[test]
+fn async_idle_ticks_elections_and_reads_run() {
+    for name in [
+        "tick_idle_async",
+        "elect3_async",
+        "elect3_prevote_async",
+        "read_index_async",
+        "read_lease_async",
+    ] {
+        let mut workload = harness::Workload::new(name).expect("a workload");
+        for _ in 0..20 {
+            workload.chunk(); // each asserts what its operation must do
+        }
+        assert!(workload.ops() >= 20, "{name}");
+    }
+}
+
+/// `commit3_fsync` (`benches/harness/latency.rs`): a disk sync of F ticks, messages of L = 1
+/// tick. A synchronous host puts two syncs in sequence on the commit path (the leader's before
+/// its appends leave, the follower's before it answers) besides the round trip: at least
+/// 2F + 2L. With asynchronous persistence the leader's sync runs beside the round trip: one
+/// sync and the round trip, plus at most one sync already running on the follower's disk
+/// (group commit), so at most 2F + 2L, and the leader's own sync is off the path, so at least
+/// F ticks less than synchronous.
+#[test]
+fn async_persistence_takes_the_leaders_sync_off_the_commit_path() {
+    let net = 1;
+    for fsync in [1, 2, 4, 8] {
+        let sync = harness::latency::run(fsync, net, false, 500);
+        let async_ = harness::latency::run(fsync, net, true, 500);
+        assert_eq!((sync.commits, async_.commits), (500, 500));
+        assert!(
+            sync.median >= 2 * fsync + 2 * net,
+            "fsync {fsync}: synchronous median {} below two syncs and a round trip",
+            sync.median
+        );
+        assert!(
+            async_.median <= 2 * fsync + 2 * net,
+            "fsync {fsync}: asynchronous median {}",
+            async_.median
+        );
+        assert!(
+            async_.median + fsync <= sync.median,
+            "fsync {fsync}: asynchronous {} vs synchronous {}",
+            async_.median,
+            sync.median
+        );
+    }
+    // A disk that syncs at once costs nothing either way: the round trip alone.
+    let instant = harness::latency::run(0, net, true, 200);
+    assert_eq!(instant.median, 2 * net);
+}

@@ -46,15 +46,27 @@
 //! the node drops its in-memory log before it but for the default 1024 trailing entries and
 //! answers `Persist::Snapshot`, on which the host drops the entries it stored up to there.
 //! Runs of the commit workloads also stop at 1,000,000 entries, like the peers'.
+//!
+//! # Asynchronous persistence
+//!
+//! Each workload also runs with `Config::async_persistence` on every node: its name with
+//! `_async` appended (`commit3_b1_async`, ...). The host's disk is the same instant in-memory
+//! one, but it reports its writes: after carrying out a step's actions, a host that carried
+//! out a `Persist::Entries` steps `Event::Persisted` for the last entry written (with the
+//! term of the last hard state it wrote), and carries
+//! out that step's actions too. So these figures are the protocol's own cost in this mode:
+//! one more step per write on every node, and commits counted from the reports.
 
 // Two targets include this module and each uses a different part of it.
 #![allow(dead_code)]
+
+pub mod latency;
 
 use std::sync::Arc;
 
 use pureraft::{
     Action, Config, Entry, Event, HardState, LogIndex, Message, NodeId, Persist, Raft, Restored,
-    Role,
+    Role, Term,
 };
 
 /// The command type replicated by every workload.
@@ -143,12 +155,15 @@ pub struct Node {
     /// Reads answered with `ReadReady` (this host serves them at once: its applied index is
     /// the commit index in these workloads).
     pub reads_served: u64,
+    /// `Config::async_persistence`: report each write with `Event::Persisted`.
+    pub async_writes: bool,
 }
 
 impl Node {
     /// A fresh node with empty host state, a founding member of a cluster of `voters` with ids
     /// `1..=voters`.
     pub fn new(config: Config, voters: u64) -> Self {
+        let async_writes = config.async_persistence;
         Node {
             raft: new_raft(config, voters),
             out: Vec::new(),
@@ -158,12 +173,14 @@ impl Node {
             applied: 0,
             applied_index: 0,
             reads_served: 0,
+            async_writes,
         }
     }
 
     /// Replaces the state machine by a fresh one and clears the host state, keeping the
     /// buffers' capacity.
     pub fn restart(&mut self, config: Config, voters: u64) {
+        self.async_writes = config.async_persistence;
         self.raft = new_raft(config, voters);
         self.out.clear();
         self.disk.clear();
@@ -195,13 +212,31 @@ impl Node {
         self.carry_out_actions(queue);
     }
 
-    /// [`Node::carry_out`] with at least one action waiting.
+    /// [`Node::carry_out`] with at least one action waiting. With asynchronous persistence,
+    /// each write is reported once the step's actions are carried out, and the report's
+    /// actions are carried out in turn.
     #[inline(never)]
     fn carry_out_actions(&mut self, queue: &mut Vec<Envelope>) {
+        while let Some((index, term)) = self.carry_out_once(queue) {
+            let event = Event::Persisted { index, term };
+            self.raft.step_into(event, &mut self.out);
+        }
+    }
+
+    /// Carries out every action in `out`; answers the last entry written if it must be
+    /// reported (asynchronous persistence).
+    #[inline(always)]
+    fn carry_out_once(&mut self, queue: &mut Vec<Envelope>) -> Option<(LogIndex, Term)> {
         let from = self.raft.id();
+        let mut written = None;
         for action in self.out.drain(..) {
             match action {
                 Action::Persist(Persist::Entries(entries)) => {
+                    if self.async_writes {
+                        // Reported with the term of the hard state written before it.
+                        let term = self.hard_state.term;
+                        written = entries.last().map(|entry| (entry.index, term));
+                    }
                     let first = entries[0].index;
                     assert!(first >= self.disk_first, "truncating a trimmed entry");
                     let position = (first - self.disk_first) as usize;
@@ -238,6 +273,7 @@ impl Node {
                 other => panic!("an action the harness does not know: {other:?}"),
             }
         }
+        written
     }
 
     /// Once `COMPACT_EVERY` entries were applied since the last snapshot, snapshots the
@@ -272,6 +308,8 @@ pub struct Cluster {
     pub rounds: u64,
     /// PreVote and CheckQuorum on in every node ([`config_with`]).
     elections: bool,
+    /// `Config::async_persistence` on in every node.
+    async_writes: bool,
 }
 
 impl Cluster {
@@ -296,7 +334,20 @@ impl Cluster {
             messages: 0,
             rounds: 0,
             elections,
+            async_writes: false,
         }
+    }
+
+    /// The same cluster, new, with asynchronous persistence on every node (or off).
+    pub fn with_async_writes(mut self, async_writes: bool) -> Self {
+        self.async_writes = async_writes;
+        let size = self.nodes.len() as u64;
+        for node in &mut self.nodes {
+            let mut config = node.raft.config().clone();
+            config.async_persistence = async_writes;
+            node.restart(config, size);
+        }
+        self
     }
 
     /// Replaces every node's state machine by a fresh one (the seeds of `repetition`) and
@@ -306,7 +357,9 @@ impl Cluster {
         let size = self.nodes.len() as u64;
         for (node, id) in self.nodes.iter_mut().zip(1..) {
             let seed = seed(repetition, id);
-            node.restart(config_with(id, election_ticks, seed, self.elections), size);
+            let mut config = config_with(id, election_ticks, seed, self.elections);
+            config.async_persistence = self.async_writes;
+            node.restart(config, size);
         }
         self.queue.clear();
         self.delivering.clear();
@@ -426,7 +479,12 @@ pub struct CommitRun {
 impl CommitRun {
     /// A cluster of `nodes` with node 1 elected (all of this untimed).
     pub fn new(nodes: u64, batch: u64) -> Self {
-        let mut cluster = Cluster::new(nodes, 10, 0);
+        CommitRun::new_with(nodes, batch, false)
+    }
+
+    /// [`CommitRun::new`], with asynchronous persistence (or not).
+    pub fn new_with(nodes: u64, batch: u64, async_writes: bool) -> Self {
+        let mut cluster = Cluster::new(nodes, 10, 0).with_async_writes(async_writes);
         cluster.elect_node1();
         let base_applied = cluster.applied();
         assert!(
@@ -525,7 +583,12 @@ pub const READ_BATCH: u64 = 64;
 impl ReadIndex {
     /// The cluster, node 1 elected and its no-op committed.
     pub fn new() -> Self {
-        let mut cluster = Cluster::new(3, 10, 0);
+        ReadIndex::new_with(false)
+    }
+
+    /// [`ReadIndex::new`], with asynchronous persistence (or not).
+    pub fn new_with(async_writes: bool) -> Self {
+        let mut cluster = Cluster::new(3, 10, 0).with_async_writes(async_writes);
         cluster.elect_node1();
         ReadIndex {
             cluster,
@@ -536,6 +599,11 @@ impl ReadIndex {
 
     /// `read_lease`: the cluster with lease reads, node 1 elected, its no-op committed.
     pub fn with_lease() -> Self {
+        ReadIndex::with_lease_and(false)
+    }
+
+    /// [`ReadIndex::with_lease`], with asynchronous persistence (or not).
+    pub fn with_lease_and(async_writes: bool) -> Self {
         // A node that starts with lease reads grants no vote for an election timeout of its
         // own ticks: every node ticks until a leader is elected; the first seeds under which
         // it is node 1 are taken.
@@ -545,6 +613,7 @@ impl ReadIndex {
                 for node in &mut cluster.nodes {
                     let mut config = node.raft.config().clone();
                     config.lease_reads = true;
+                    config.async_persistence = async_writes;
                     node.restart(config, 3);
                 }
                 while cluster.leader().is_none() {
@@ -612,8 +681,15 @@ pub struct TickIdle {
 impl TickIdle {
     /// The idle follower.
     pub fn new() -> Self {
+        TickIdle::new_with(false)
+    }
+
+    /// [`TickIdle::new`], with asynchronous persistence (or not).
+    pub fn new_with(async_writes: bool) -> Self {
+        let mut config = config(2, 1 << 40, 2);
+        config.async_persistence = async_writes;
         TickIdle {
-            raft: new_raft(config(2, 1 << 40, 2), 3),
+            raft: new_raft(config, 3),
             out: Vec::new(),
             ticks: 0,
         }
@@ -672,8 +748,13 @@ impl Elect3 {
 
     /// [`Elect3::new`], with PreVote and CheckQuorum on (`elections`: `elect3_prevote`) or off.
     pub fn new_with(elections: bool) -> Self {
+        Elect3::new_and(elections, false)
+    }
+
+    /// [`Elect3::new_with`], with asynchronous persistence (or not).
+    pub fn new_and(elections: bool, async_writes: bool) -> Self {
         Elect3 {
-            cluster: Cluster::new_with(3, 10, 0, elections),
+            cluster: Cluster::new_with(3, 10, 0, elections).with_async_writes(async_writes),
             elections: 0,
             tick_rounds: 0,
         }
@@ -726,7 +807,8 @@ pub enum Workload {
     ReadIndex(Box<ReadIndex>),
 }
 
-/// Every workload: its name, the unit of one operation, and the unit of its rate.
+/// Every workload: its name, the unit of one operation, and the unit of its rate. Each also
+/// runs with asynchronous persistence, as `NAME_async` (see the module docs).
 pub const WORKLOADS: [(&str, &str, &str); 8] = [
     ("commit3_b1", "entry", "entries/s"),
     ("commit3_b64", "entry", "entries/s"),
@@ -742,17 +824,30 @@ impl Workload {
     /// The workload called `name`, set up (the commit workloads elect node 1), or `None` for
     /// an unknown name.
     pub fn new(name: &str) -> Option<Self> {
+        let (name, a) = match name.strip_suffix("_async") {
+            Some(name) => (name, true),
+            None => (name, false),
+        };
         Some(match name {
-            "commit3_b1" => Workload::Commit(CommitRun::new(3, 1)),
-            "commit3_b64" => Workload::Commit(CommitRun::new(3, 64)),
-            "commit5_b64" => Workload::Commit(CommitRun::new(5, 64)),
-            "tick_idle" => Workload::TickIdle(Box::default()),
-            "elect3" => Workload::Elect3(Elect3::new()),
-            "elect3_prevote" => Workload::Elect3(Elect3::new_with(true)),
-            "read_index" => Workload::ReadIndex(Box::default()),
-            "read_lease" => Workload::ReadIndex(Box::new(ReadIndex::with_lease())),
+            "commit3_b1" => Workload::Commit(CommitRun::new_with(3, 1, a)),
+            "commit3_b64" => Workload::Commit(CommitRun::new_with(3, 64, a)),
+            "commit5_b64" => Workload::Commit(CommitRun::new_with(5, 64, a)),
+            "tick_idle" => Workload::TickIdle(Box::new(TickIdle::new_with(a))),
+            "elect3" => Workload::Elect3(Elect3::new_and(false, a)),
+            "elect3_prevote" => Workload::Elect3(Elect3::new_and(true, a)),
+            "read_index" => Workload::ReadIndex(Box::new(ReadIndex::new_with(a))),
+            "read_lease" => Workload::ReadIndex(Box::new(ReadIndex::with_lease_and(a))),
             _ => return None,
         })
+    }
+
+    /// The unit of one operation and of the rate of workload `name` (`NAME_async` too).
+    pub fn units(name: &str) -> Option<(&'static str, &'static str)> {
+        let base = name.strip_suffix("_async").unwrap_or(name);
+        WORKLOADS
+            .iter()
+            .find(|(known, _, _)| *known == base)
+            .map(|&(_, unit, rate)| (unit, rate))
     }
 
     /// Operations done by one [`Workload::chunk`]: the batch size, `TICK_CHUNK` ticks, or one
