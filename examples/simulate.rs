@@ -4,7 +4,7 @@
 //! cargo run --release --example simulate -- [--nodes N] [--ticks T] [--seed S] [--faults 0-3]
 //!     [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] [--membership P]
 //!     [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] [--no-check-quorum] [--lease-reads]
-//!     [--async-persistence D] [--quiet]
+//!     [--async-persistence D] [--apply-by-range] [--quiet]
 //! ```
 //!
 //! Runs a safety phase of T ticks with random faults (crashes, also part-way through an action
@@ -30,10 +30,11 @@
 //! `--no-check-quorum` turn them off. `--lease-reads` serves reads under leases
 //! (`Config::lease_reads`). `--async-persistence D` has the hosts write entries in the
 //! background (`Config::async_persistence`), each write completing up to D ticks after it
-//! starts, and a crash losing the writes still in flight. Every invariant
-//! of ARCHITECTURE.md is checked after every step; on a violation it prints the seed that
-//! replays the run and exits with status 1, with where it wrote the picture of the run up to
-//! the failure.
+//! starts, and a crash losing the writes still in flight. `--apply-by-range` hands committed
+//! entries out as ranges the hosts read from their nodes (`Config::apply_by_range`). Every
+//! invariant of ARCHITECTURE.md is checked after every step; on a violation it prints the
+//! seed that replays the run and exits with status 1, with where it wrote the picture of the
+//! run up to the failure.
 //!
 //! With `--svg FILE` it also writes the run's picture: one lane per node over time, its role
 //! as coloured bars (a leader's names its term), its commit index as a line, crashes,
@@ -68,6 +69,7 @@ struct Args {
     check_quorum: bool,
     lease_reads: bool,
     async_writes: Option<u64>,
+    apply_by_range: bool,
     outage: u64,
     replace: u64,
     membership: u32,
@@ -89,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
         check_quorum: true,
         lease_reads: false,
         async_writes: None,
+        apply_by_range: false,
         outage: 0,
         replace: 1,
         membership: 0,
@@ -116,6 +119,10 @@ fn parse_args() -> Result<Args, String> {
         }
         if flag == "--lease-reads" {
             args.lease_reads = true;
+            continue;
+        }
+        if flag == "--apply-by-range" {
+            args.apply_by_range = true;
             continue;
         }
         if flag == "--help" || flag == "-h" {
@@ -388,6 +395,7 @@ fn run(args: &Args) -> Result<(), String> {
     config.node.pre_vote = args.pre_vote;
     config.node.check_quorum = args.check_quorum;
     config.node.lease_reads = args.lease_reads;
+    config.node.apply_by_range = args.apply_by_range;
     if let Some(delay) = args.async_writes {
         config = config.with_async_persistence(delay);
     }
@@ -401,7 +409,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     faults.membership_per_million = args.membership;
     say!(
-        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}{}{}",
+        "pureraft simulate: {} nodes, {} ticks, seed {}, fault level {}, snapshot every {} entries{}{}{}{}{}{}",
         args.nodes,
         args.ticks,
         args.seed,
@@ -414,7 +422,8 @@ fn run(args: &Args) -> Result<(), String> {
         match args.async_writes {
             Some(delay) => format!(", asynchronous entry writes (up to {delay} ticks)"),
             None => String::new(),
-        }
+        },
+        if args.apply_by_range { ", ranges applied" } else { "" }
     );
     let mut next_command = 1;
     let report_every = (args.ticks / 10).max(1);
@@ -592,7 +601,8 @@ fn main() -> ExitCode {
                 "usage: simulate [--nodes N] [--ticks T] [--seed S] [--faults 0-3] \
                  [--snapshot-every K] [--batching] [--outage TICKS] [--replace R] \
                  [--membership P] [--svg FILE [--from T1] [--to T2]] [--no-pre-vote] \
-                 [--no-check-quorum] [--lease-reads] [--async-persistence D] [--quiet]"
+                 [--no-check-quorum] [--lease-reads] [--async-persistence D] \
+                 [--apply-by-range] [--quiet]"
             );
             return ExitCode::from(2);
         }
@@ -632,6 +642,7 @@ fn replay_command(args: &Args) -> String {
         (!args.pre_vote, " --no-pre-vote"),
         (!args.check_quorum, " --no-check-quorum"),
         (args.lease_reads, " --lease-reads"),
+        (args.apply_by_range, " --apply-by-range"),
     ];
     for (on, flag) in flags {
         if on {

@@ -11,7 +11,8 @@
 //! `elect3_prevote` (`elect3` with PreVote and CheckQuorum on; every other workload has them
 //! off, as the peers do), `read_index` (reads served by a 3-node leader, 64 per round of
 //! leader checks), `read_lease` (served under a lease). Each with `_async` appended runs with
-//! asynchronous persistence (`commit3_b1_async`, ...). OPS is
+//! asynchronous persistence (`commit3_b1_async`, ...), with `_range` with zero-copy apply
+//! (`Config::apply_by_range`), with `_async_range` with both. OPS is
 //! rounded up to a whole batch (64 entries for the `_b64` workloads, 1024 ticks for
 //! `tick_idle`). The fixed-work mode prints `OPS name=... ops=... unit=... <stats>`. The timed
 //! mode prints `RUN name=... run=i value=... unit=... <stats>` per run, then
@@ -44,7 +45,7 @@ enum Mode {
 fn usage() -> String {
     let names: Vec<&str> = WORKLOADS.iter().map(|(name, _, _)| *name).collect();
     format!(
-        "usage: workload NAME OPS | workload NAME --seconds S\n  NAME: {} (each also as NAME_async)",
+        "usage: workload NAME OPS | workload NAME --seconds S\n  NAME: {} (each also as NAME_async, NAME_range, NAME_async_range)",
         names.join(", ")
     )
 }

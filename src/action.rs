@@ -60,6 +60,16 @@ pub enum Action<C> {
     /// `Persist`, this is durable before any later action is carried out. Applying resumes at
     /// `meta.last_index + 1`.
     InstallSnapshot(Arc<Snapshot>),
+    /// With `Config::apply_by_range`, in place of `Apply`: apply the committed entries
+    /// `first..=last` to the state machine, in order, reading them from the node with
+    /// `Raft::committed_entries(first, last)` before stepping it again (a later step may drop
+    /// them). The same sequence as `Apply`: contiguous, from where the previous one ended.
+    ApplyRange {
+        /// The first index to apply.
+        first: LogIndex,
+        /// The last index to apply.
+        last: LogIndex,
+    },
     /// The `Event::SnapshotTaken` of this step was refused; nothing changed.
     SnapshotRefused(SnapshotError),
     /// The read `context` (`Event::Read`) may be served once the host's state machine has

@@ -96,6 +96,17 @@ pub struct Config {
     /// default), every `Persist` is durable before the next action and `Event::Persisted` is
     /// ignored.
     pub async_persistence: bool,
+    /// Zero-copy apply: committed entries are handed out as `Action::ApplyRange { first,
+    /// last }`, which the host reads from the node with [`Raft::committed_entries`] (a slice
+    /// of its log, nothing cloned), in place of `Action::Apply` with the entries cloned into
+    /// it. The rule that comes with it: read the range before stepping the node again, since
+    /// a later step may drop those entries from the log (an installed snapshot replaces it).
+    /// A host that carries out each step's actions before the next step keeps the rule by
+    /// itself; one that keeps actions waiting across steps reads the range out first (which
+    /// copies), or leaves this off. Off by default.
+    ///
+    /// [`Raft::committed_entries`]: crate::Raft::committed_entries
+    pub apply_by_range: bool,
     /// Seed of the PRNG behind randomized election timeouts. Give each node its own seed;
     /// the same seed, state and events give the same actions, bit for bit.
     pub seed: u64,
@@ -109,7 +120,8 @@ impl Config {
     /// 1024 trailing entries kept after a snapshot, snapshot chunks of 1 MiB with 4 in flight,
     /// snapshots of at most 1 GiB, 4096 reads held, joint configurations left automatically,
     /// PreVote and CheckQuorum on, lease reads off (with a drift bound of 2 ticks when turned
-    /// on: a lease of 7 ticks), synchronous persistence, seed = `id`.
+    /// on: a lease of 7 ticks), synchronous persistence, entries cloned into `Apply`, seed =
+    /// `id`.
     pub fn new(id: NodeId) -> Self {
         Config {
             id,
@@ -130,6 +142,7 @@ impl Config {
             lease_reads: false,
             lease_drift_ticks: 2,
             async_persistence: false,
+            apply_by_range: false,
             seed: id,
         }
     }

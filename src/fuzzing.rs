@@ -85,6 +85,7 @@ fn small_config(u: &mut Unstructured<'_>) -> arbitrary::Result<(Config, Membersh
     config.lease_drift_ticks = u.int_in_range(0..=config.election_ticks - 2)?;
     config.seed = u.arbitrary()?;
     config.async_persistence = u.arbitrary()?;
+    config.apply_by_range = u.arbitrary()?;
     debug_assert!(config.validate().is_ok());
     Ok((config, membership))
 }
@@ -674,6 +675,20 @@ impl Host {
         let transfer_event = matches!(event, Event::TransferLeadership { .. });
         let start = self.out.len();
         self.node.step_into(event, &mut self.out);
+        // `Config::apply_by_range`: each range is read before the next step, and must be
+        // held, committed, and continue the applied sequence.
+        let mut next = None;
+        for action in &mut self.out[start..] {
+            if let Action::ApplyRange { first, last } = *action {
+                if let Some(expected) = next {
+                    assert_eq!(first, expected, "ranges not contiguous");
+                }
+                next = Some(last + 1);
+                let entries = self.node.committed_entries(first, last);
+                let entries = entries.expect("a range handed out is held");
+                *action = Action::Apply(crate::entries::Entries::from_slice(entries));
+            }
+        }
         // One outcome per proposal or snapshot, in the step's own answer.
         let outcomes = self.out[start..]
             .iter()
@@ -802,6 +817,7 @@ impl Host {
             | Action::TransferAborted { .. }
             | Action::ReadReady { .. }
             | Action::ReadFailed { .. } => {}
+            Action::ApplyRange { .. } => unreachable!("read in `step`"),
         }
     }
 
@@ -1151,6 +1167,8 @@ pub fn cluster(data: &[u8]) {
     if seed % 4 >= 2 {
         config = config.with_async_persistence(4);
     }
+    // And half of them again (crossed) hand committed entries out as ranges.
+    config.node.apply_by_range = seed % 8 >= 4;
     let mut sim: Sim<u64> = Sim::new(config);
     let mut next_command: u64 = 1 << 32;
     let mut ops = 0;

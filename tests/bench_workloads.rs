@@ -70,6 +70,14 @@ fn async_commit_workloads_cost_the_same_messages() {
     check_commit_workload("commit5_b64_async", 5, 400);
 }
 
+/// Zero-copy apply costs the same messages too, alone and with asynchronous persistence.
+#[test]
+fn range_commit_workloads_cost_the_same_messages() {
+    check_commit_workload("commit3_b1_range", 3, 25_000);
+    check_commit_workload("commit3_b64_range", 3, 400);
+    check_commit_workload("commit5_b64_async_range", 5, 400);
+}
+
 #[test]
 fn async_idle_ticks_elections_and_reads_run() {
     for name in [
@@ -78,6 +86,8 @@ fn async_idle_ticks_elections_and_reads_run() {
         "elect3_prevote_async",
         "read_index_async",
         "read_lease_async",
+        "read_index_range",
+        "elect3_async_range",
     ] {
         let mut workload = harness::Workload::new(name).expect("a workload");
         for _ in 0..20 {

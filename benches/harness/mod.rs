@@ -15,7 +15,8 @@
 //!   (`Entries::append_to`);
 //! * `Persist::HardState`: stored;
 //! * `Send`: pushed onto one global FIFO queue;
-//! * `Apply`: counted per node (there is no state machine);
+//! * `Apply`: the state machine reads every entry (it adds up the commands' lengths) and
+//!   counts them;
 //! * `Persist::Snapshot`: the host-side disk drops the entries the snapshot covers;
 //! * `ProposalAccepted`, `BatchAccepted`: nothing to do; `ProposalRejected`: a panic (never
 //!   expected here).
@@ -56,6 +57,14 @@
 //! term of the last hard state it wrote), and carries
 //! out that step's actions too. So these figures are the protocol's own cost in this mode:
 //! one more step per write on every node, and commits counted from the reports.
+//!
+//! # Zero-copy apply
+//!
+//! With `_range` appended (`commit3_b1_range`, ...; `_async_range` for both), every node has
+//! `Config::apply_by_range`: committed entries come as `Action::ApplyRange`, which the host
+//! reads from the node's log (`Raft::committed_entries`) where the default host gets them
+//! cloned into `Action::Apply`. Either way the state machine reads every entry applied (it
+//! adds up the commands' lengths).
 
 // Two targets include this module and each uses a different part of it.
 #![allow(dead_code)]
@@ -65,8 +74,8 @@ pub mod latency;
 use std::sync::Arc;
 
 use pureraft::{
-    Action, Config, Entry, Event, HardState, LogIndex, Message, NodeId, Persist, Raft, Restored,
-    Role, Term,
+    Action, Config, Entry, Event, HardState, LogIndex, Message, NodeId, Payload, Persist, Raft,
+    Restored, Role, Term,
 };
 
 /// The command type replicated by every workload.
@@ -119,6 +128,23 @@ pub fn config_with(id: NodeId, election_ticks: u64, seed: u64, elections: bool) 
     config
 }
 
+/// The two host modes a workload can run in besides the default (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Modes {
+    /// `Config::async_persistence`, the host reporting each write (`NAME_async`).
+    pub async_writes: bool,
+    /// `Config::apply_by_range`, the host reading each range from the node (`NAME_range`).
+    pub apply_by_range: bool,
+}
+
+impl Modes {
+    /// Sets both options of `config`.
+    pub fn configure(self, config: &mut Config) {
+        config.async_persistence = self.async_writes;
+        config.apply_by_range = self.apply_by_range;
+    }
+}
+
 /// The seed of node `id` in repetition `repetition`: distinct per node, and per repetition so
 /// that successive elections differ.
 pub fn seed(repetition: u64, id: NodeId) -> u64 {
@@ -152,6 +178,8 @@ pub struct Node {
     pub applied: u64,
     /// The index of the last entry handed out by an `Apply` action.
     pub applied_index: LogIndex,
+    /// The state machine: the bytes of every command applied.
+    pub applied_bytes: u64,
     /// Reads answered with `ReadReady` (this host serves them at once: its applied index is
     /// the commit index in these workloads).
     pub reads_served: u64,
@@ -172,6 +200,7 @@ impl Node {
             hard_state: HardState::default(),
             applied: 0,
             applied_index: 0,
+            applied_bytes: 0,
             reads_served: 0,
             async_writes,
         }
@@ -188,6 +217,7 @@ impl Node {
         self.hard_state = HardState::default();
         self.applied = 0;
         self.applied_index = 0;
+        self.applied_bytes = 0;
         self.reads_served = 0;
     }
 
@@ -251,11 +281,21 @@ impl Node {
                     self.disk_first = self.disk_first.max(meta.last_index + 1);
                 }
                 Action::Send { to, message } => queue.push(Envelope { from, to, message }),
-                Action::Apply(entries) => {
-                    if let Some(last) = entries.last() {
-                        self.applied_index = last.index;
-                    }
-                    self.applied += entries.len() as u64;
+                Action::Apply(entries) => Node::apply_to(
+                    &entries,
+                    &mut self.applied,
+                    &mut self.applied_index,
+                    &mut self.applied_bytes,
+                ),
+                Action::ApplyRange { first, last } => {
+                    let entries = self.raft.committed_entries(first, last);
+                    let entries = entries.expect("a range handed out is held");
+                    Node::apply_to(
+                        entries,
+                        &mut self.applied,
+                        &mut self.applied_index,
+                        &mut self.applied_bytes,
+                    );
                 }
                 Action::ProposalAccepted { .. } | Action::BatchAccepted { .. } => {}
                 Action::ReadReady { index, .. } => {
@@ -274,6 +314,26 @@ impl Node {
             }
         }
         written
+    }
+
+    /// Applies `entries`: the state machine reads each one (its command's length). On the
+    /// fields it changes, so that a range can be read from the node meanwhile.
+    #[inline(always)]
+    fn apply_to(
+        entries: &[Entry<Cmd>],
+        applied: &mut u64,
+        applied_index: &mut LogIndex,
+        applied_bytes: &mut u64,
+    ) {
+        for entry in entries {
+            if let Payload::Command(command) = &entry.payload {
+                *applied_bytes += command.len() as u64;
+            }
+        }
+        if let Some(last) = entries.last() {
+            *applied_index = last.index;
+        }
+        *applied += entries.len() as u64;
     }
 
     /// Once `COMPACT_EVERY` entries were applied since the last snapshot, snapshots the
@@ -308,8 +368,8 @@ pub struct Cluster {
     pub rounds: u64,
     /// PreVote and CheckQuorum on in every node ([`config_with`]).
     elections: bool,
-    /// `Config::async_persistence` on in every node.
-    async_writes: bool,
+    /// The host modes of every node.
+    modes: Modes,
 }
 
 impl Cluster {
@@ -334,17 +394,17 @@ impl Cluster {
             messages: 0,
             rounds: 0,
             elections,
-            async_writes: false,
+            modes: Modes::default(),
         }
     }
 
-    /// The same cluster, new, with asynchronous persistence on every node (or off).
-    pub fn with_async_writes(mut self, async_writes: bool) -> Self {
-        self.async_writes = async_writes;
+    /// The same cluster, new, with `modes` on every node.
+    pub fn with_modes(mut self, modes: Modes) -> Self {
+        self.modes = modes;
         let size = self.nodes.len() as u64;
         for node in &mut self.nodes {
             let mut config = node.raft.config().clone();
-            config.async_persistence = async_writes;
+            modes.configure(&mut config);
             node.restart(config, size);
         }
         self
@@ -358,7 +418,7 @@ impl Cluster {
         for (node, id) in self.nodes.iter_mut().zip(1..) {
             let seed = seed(repetition, id);
             let mut config = config_with(id, election_ticks, seed, self.elections);
-            config.async_persistence = self.async_writes;
+            self.modes.configure(&mut config);
             node.restart(config, size);
         }
         self.queue.clear();
@@ -479,12 +539,12 @@ pub struct CommitRun {
 impl CommitRun {
     /// A cluster of `nodes` with node 1 elected (all of this untimed).
     pub fn new(nodes: u64, batch: u64) -> Self {
-        CommitRun::new_with(nodes, batch, false)
+        CommitRun::new_with(nodes, batch, Modes::default())
     }
 
-    /// [`CommitRun::new`], with asynchronous persistence (or not).
-    pub fn new_with(nodes: u64, batch: u64, async_writes: bool) -> Self {
-        let mut cluster = Cluster::new(nodes, 10, 0).with_async_writes(async_writes);
+    /// [`CommitRun::new`], in `modes`.
+    pub fn new_with(nodes: u64, batch: u64, modes: Modes) -> Self {
+        let mut cluster = Cluster::new(nodes, 10, 0).with_modes(modes);
         cluster.elect_node1();
         let base_applied = cluster.applied();
         assert!(
@@ -583,12 +643,12 @@ pub const READ_BATCH: u64 = 64;
 impl ReadIndex {
     /// The cluster, node 1 elected and its no-op committed.
     pub fn new() -> Self {
-        ReadIndex::new_with(false)
+        ReadIndex::new_with(Modes::default())
     }
 
-    /// [`ReadIndex::new`], with asynchronous persistence (or not).
-    pub fn new_with(async_writes: bool) -> Self {
-        let mut cluster = Cluster::new(3, 10, 0).with_async_writes(async_writes);
+    /// [`ReadIndex::new`], in `modes`.
+    pub fn new_with(modes: Modes) -> Self {
+        let mut cluster = Cluster::new(3, 10, 0).with_modes(modes);
         cluster.elect_node1();
         ReadIndex {
             cluster,
@@ -599,11 +659,11 @@ impl ReadIndex {
 
     /// `read_lease`: the cluster with lease reads, node 1 elected, its no-op committed.
     pub fn with_lease() -> Self {
-        ReadIndex::with_lease_and(false)
+        ReadIndex::with_lease_and(Modes::default())
     }
 
-    /// [`ReadIndex::with_lease`], with asynchronous persistence (or not).
-    pub fn with_lease_and(async_writes: bool) -> Self {
+    /// [`ReadIndex::with_lease`], in `modes`.
+    pub fn with_lease_and(modes: Modes) -> Self {
         // A node that starts with lease reads grants no vote for an election timeout of its
         // own ticks: every node ticks until a leader is elected; the first seeds under which
         // it is node 1 are taken.
@@ -613,7 +673,7 @@ impl ReadIndex {
                 for node in &mut cluster.nodes {
                     let mut config = node.raft.config().clone();
                     config.lease_reads = true;
-                    config.async_persistence = async_writes;
+                    modes.configure(&mut config);
                     node.restart(config, 3);
                 }
                 while cluster.leader().is_none() {
@@ -681,13 +741,13 @@ pub struct TickIdle {
 impl TickIdle {
     /// The idle follower.
     pub fn new() -> Self {
-        TickIdle::new_with(false)
+        TickIdle::new_with(Modes::default())
     }
 
-    /// [`TickIdle::new`], with asynchronous persistence (or not).
-    pub fn new_with(async_writes: bool) -> Self {
+    /// [`TickIdle::new`], in `modes`.
+    pub fn new_with(modes: Modes) -> Self {
         let mut config = config(2, 1 << 40, 2);
-        config.async_persistence = async_writes;
+        modes.configure(&mut config);
         TickIdle {
             raft: new_raft(config, 3),
             out: Vec::new(),
@@ -748,13 +808,13 @@ impl Elect3 {
 
     /// [`Elect3::new`], with PreVote and CheckQuorum on (`elections`: `elect3_prevote`) or off.
     pub fn new_with(elections: bool) -> Self {
-        Elect3::new_and(elections, false)
+        Elect3::new_and(elections, Modes::default())
     }
 
-    /// [`Elect3::new_with`], with asynchronous persistence (or not).
-    pub fn new_and(elections: bool, async_writes: bool) -> Self {
+    /// [`Elect3::new_with`], in `modes`.
+    pub fn new_and(elections: bool, modes: Modes) -> Self {
         Elect3 {
-            cluster: Cluster::new_with(3, 10, 0, elections).with_async_writes(async_writes),
+            cluster: Cluster::new_with(3, 10, 0, elections).with_modes(modes),
             elections: 0,
             tick_rounds: 0,
         }
@@ -808,7 +868,8 @@ pub enum Workload {
 }
 
 /// Every workload: its name, the unit of one operation, and the unit of its rate. Each also
-/// runs with asynchronous persistence, as `NAME_async` (see the module docs).
+/// runs with asynchronous persistence, as `NAME_async`, with ranges applied, as `NAME_range`,
+/// or both, as `NAME_async_range` (see the module docs).
 pub const WORKLOADS: [(&str, &str, &str); 8] = [
     ("commit3_b1", "entry", "entries/s"),
     ("commit3_b64", "entry", "entries/s"),
@@ -824,10 +885,7 @@ impl Workload {
     /// The workload called `name`, set up (the commit workloads elect node 1), or `None` for
     /// an unknown name.
     pub fn new(name: &str) -> Option<Self> {
-        let (name, a) = match name.strip_suffix("_async") {
-            Some(name) => (name, true),
-            None => (name, false),
-        };
+        let (name, a) = Workload::modes(name);
         Some(match name {
             "commit3_b1" => Workload::Commit(CommitRun::new_with(3, 1, a)),
             "commit3_b64" => Workload::Commit(CommitRun::new_with(3, 64, a)),
@@ -841,9 +899,25 @@ impl Workload {
         })
     }
 
-    /// The unit of one operation and of the rate of workload `name` (`NAME_async` too).
+    /// The base workload `name` names and the modes its suffixes ask for (`_async`,
+    /// `_range`, in that order if both).
+    pub fn modes(name: &str) -> (&str, Modes) {
+        let mut modes = Modes::default();
+        let mut name = name;
+        if let Some(base) = name.strip_suffix("_range") {
+            modes.apply_by_range = true;
+            name = base;
+        }
+        if let Some(base) = name.strip_suffix("_async") {
+            modes.async_writes = true;
+            name = base;
+        }
+        (name, modes)
+    }
+
+    /// The unit of one operation and of the rate of workload `name` (with its suffixes).
     pub fn units(name: &str) -> Option<(&'static str, &'static str)> {
-        let base = name.strip_suffix("_async").unwrap_or(name);
+        let base = Workload::modes(name).0;
         WORKLOADS
             .iter()
             .find(|(known, _, _)| *known == base)

@@ -379,6 +379,20 @@ impl<C: Command> Raft<C> {
         self.log.entry(index)
     }
 
+    /// The committed entries `first..=last`, as a slice of the log (nothing is cloned): what
+    /// an `Action::ApplyRange { first, last }` hands out (`Config::apply_by_range`). `None`
+    /// unless every one of them is committed and held: read the range before stepping the
+    /// node again, and it always is.
+    pub fn committed_entries(&self, first: LogIndex, last: LogIndex) -> Option<&[Entry<C>]> {
+        if first == 0 || first > last || last > self.commit_index {
+            return None;
+        }
+        let slice = self.log.slice(first, last);
+        let whole = slice.first().is_some_and(|entry| entry.index == first)
+            && slice.len() as LogIndex == last + 1 - first;
+        whole.then_some(slice)
+    }
+
     /// The term of the entry at `index`, if held, or if `index` is the compacted index (whose
     /// term the node keeps); `None` otherwise.
     pub fn term_at(&self, index: LogIndex) -> Option<Term> {
@@ -807,9 +821,14 @@ impl<C: Command> Raft<C> {
         if ready <= self.applied_index {
             return;
         }
-        let entries = Entries::from_slice(self.log.slice(self.applied_index + 1, ready));
-        debug_assert_eq!(entries.len() as LogIndex, ready - self.applied_index);
+        let first = self.applied_index + 1;
         self.applied_index = ready;
+        if self.config.apply_by_range {
+            out.push(Action::ApplyRange { first, last: ready });
+            return;
+        }
+        let entries = Entries::from_slice(self.log.slice(first, ready));
+        debug_assert_eq!(entries.len() as LogIndex, ready + 1 - first);
         out.push(Action::Apply(entries));
     }
 

@@ -137,6 +137,9 @@ pub(crate) struct Checker<C> {
     /// apply at or below it was judged there; the applier's own configuration may lag the
     /// leader's (a removal appended after it), so it is not judged again by that.
     vouched: LogIndex,
+    /// The nodes write entries asynchronously (`Config::async_persistence`): a leader may
+    /// apply an entry some time after it committed it, under a configuration appended since.
+    pub(crate) async_writes: bool,
     /// How many checks ran.
     pub(crate) checks: u64,
 }
@@ -182,6 +185,7 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             nodes,
             reads: HashMap::new(),
             vouched: 0,
+            async_writes: false,
             checks: 0,
         }
     }
@@ -205,8 +209,23 @@ impl<C: Clone + Debug + Eq> Checker<C> {
     /// The configuration a node's durable log holds last: its latest configuration entry, or
     /// the committed one at its base.
     fn durable_membership(&self, id: NodeId, base: LogIndex) -> (LogIndex, Membership) {
+        self.durable_membership_at(id, base, LogIndex::MAX)
+    }
+
+    /// The configuration a node's durable log puts in force at `index`: its latest
+    /// configuration entry at or below `index`, or the committed one at its base.
+    fn durable_membership_at(
+        &self,
+        id: NodeId,
+        base: LogIndex,
+        index: LogIndex,
+    ) -> (LogIndex, Membership) {
         let ghost = self.nodes.get(&id);
-        match ghost.and_then(|ghost| ghost.durable_configs.last()) {
+        let latest = ghost.and_then(|ghost| {
+            let configs = &ghost.durable_configs;
+            configs[..configs.partition_point(|(at, _)| *at <= index)].last()
+        });
+        match latest {
             Some(latest) => latest.clone(),
             None if base == 0 && ghost.is_some_and(|ghost| ghost.joined) => {
                 (0, Membership::default())
@@ -707,10 +726,16 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         reported.commit_reported = commit;
         let held = durable_log.get(commit).map(|e| (e.term, &e.payload));
         if commit > reported.applied_index {
+            // It committed under the configuration in force then: its latest, or, if that
+            // one was appended after the commit, the one before (one change at a time, so
+            // that one was in force at `commit`).
             let applied = reported.applied_index;
             let (at, membership) = self.durable_membership(id, durable_log.base);
+            let (_, before) = self.durable_membership_at(id, durable_log.base, commit);
             let quorum = held.is_some_and(|(term, _)| {
-                !disks.is_empty() && Self::durable_on_quorum(&membership, disks, commit, term)
+                !disks.is_empty()
+                    && (Self::durable_on_quorum(&membership, disks, commit, term)
+                        || (at > commit && Self::durable_on_quorum(&before, disks, commit, term)))
             });
             if quorum {
                 self.vouched = self.vouched.max(commit);
@@ -794,7 +819,14 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             .and_then(|position| durable_logs.get(position))
             .map_or(0, |log| log.base);
         let (at, membership) = self.durable_membership(id, applier_base);
-        if !Self::durable_on_quorum(&membership, durable_logs, last.index, last.term) {
+        // With asynchronous writes, the configuration in force at the commit may be the one
+        // before a change appended since (one change at a time).
+        let before = (self.async_writes && at > last.index)
+            .then(|| self.durable_membership_at(id, applier_base, last.index).1);
+        let quorum = |membership: &Membership| {
+            Self::durable_on_quorum(membership, durable_logs, last.index, last.term)
+        };
+        if !quorum(&membership) && !before.as_ref().is_some_and(quorum) {
             let holding = Self::holding(durable_logs, last.index, last.term);
             return Err(format!(
                 "node {id} committed index {} (term {}), durable on {holding} nodes: not a \

@@ -360,6 +360,8 @@ pub struct SimStats {
     pub writes_reported: u64,
     /// Asynchronous persistence: entry writes in flight lost at a crash.
     pub entry_writes_lost: u64,
+    /// `Config::apply_by_range`: ranges the hosts read from their nodes.
+    pub ranges_read: u64,
 }
 
 impl SimStats {
@@ -557,6 +559,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
                 .unwrap_or(0),
             config,
         };
+        sim.checker.async_writes = sim.config.node.async_persistence;
         for &id in &ids {
             sim.push_node(id, bootstrap.clone());
         }
@@ -1427,6 +1430,20 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             .expect("stepping a crashed node");
         let start = actions.len();
         raft.step_into(event, &mut actions);
+        // `Config::apply_by_range`: the host reads each range before it steps the node again
+        // (a batching host keeps the copy until it carries the action out).
+        for action in &mut actions[start..] {
+            if let Action::ApplyRange { first, last } = *action {
+                let Some(entries) = raft.committed_entries(first, last) else {
+                    let id = self.nodes[position].id;
+                    self.fail(&format!(
+                        "node {id} handed out range {first}..={last} it does not hold"
+                    ));
+                };
+                *action = Action::Apply(Entries::from_slice(entries));
+                self.stats.ranges_read += 1;
+            }
+        }
         self.stats.steps += 1;
         self.stats.steps_into_waiting_buffer += u64::from(start > 0);
         actions[start..].hash(&mut self.trace);
@@ -1849,6 +1866,7 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             | Action::BatchAccepted { .. }
             | Action::ProposalRejected(_)
             | Action::TransferRejected(_) => {}
+            Action::ApplyRange { .. } => unreachable!("read at once in `step_node`"),
         }
         None
     }
