@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The KV linearizability test at length: SECONDS of kill -9 and isolations per run (default
-# 300), once with ReadIndex reads and once with lease reads, each history checked.
+# 300), with ReadIndex reads, with lease reads, and with asynchronous persistence, each
+# history checked.
 # Usage: examples/kv/lincheck.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! kv cluster [--nodes 3] [--base-port 7101] [--dir kv-data] [--lease-reads]
+//!            [--async-persistence]
 //! kv server --id ID --listen ADDR --peers 1=ADDR,2=ADDR,3=ADDR --data-dir DIR [--join]
-//!           [--tick-ms 10] [--lease-reads] [--snapshot-every N]
+//!           [--tick-ms 10] [--lease-reads] [--async-persistence] [--snapshot-every N]
 //! kv [--servers ADDR,ADDR,...] put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED NEW
 //!           | add-learner ID ADDR | promote ID | remove ID | transfer ID | status
 //! kv bench [--servers ...] [--clients N] [--seconds S] [--op put|get]
@@ -44,9 +45,10 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: kv cluster [--nodes N] [--base-port P] [--dir DIR] [--lease-reads]\n\
+    "usage: kv cluster [--nodes N] [--base-port P] [--dir DIR] [--lease-reads] \
+     [--async-persistence]\n\
      \x20      kv server --id ID --listen ADDR --peers ID=ADDR,... --data-dir DIR [--join] \
-     [--tick-ms MS] [--lease-reads] [--snapshot-every N]\n\
+     [--tick-ms MS] [--lease-reads] [--async-persistence] [--snapshot-every N]\n\
      \x20      kv [--servers ADDR,...] put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW\n\
      \x20         | add-learner ID ADDR | promote ID | remove ID | transfer ID | status\n\
      \x20      kv bench [--servers ADDR,...] [--clients N] [--seconds S] [--op put|get]"
@@ -115,7 +117,7 @@ fn parse_peers(spec: &str) -> Result<BTreeMap<NodeId, String>, String> {
 }
 
 fn server(args: &[String]) -> Result<(), String> {
-    let flags = flags(args, &["join", "lease-reads"])?;
+    let flags = flags(args, &["join", "lease-reads", "async-persistence"])?;
     let id: NodeId = flags.required("id")?.parse().map_err(|_| "bad --id")?;
     let listen = flags.required("listen")?.to_string();
     let peers = parse_peers(flags.required("peers")?)?;
@@ -123,6 +125,7 @@ fn server(args: &[String]) -> Result<(), String> {
     let mut options = Options::new(id, peers, data_dir);
     options.join = flags.switch("join");
     options.lease_reads = flags.switch("lease-reads");
+    options.async_persistence = flags.switch("async-persistence");
     options.tick = Duration::from_millis(flags.get("tick-ms", 10)?);
     options.snapshot_every = flags.get("snapshot-every", options.snapshot_every)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -144,7 +147,7 @@ fn server(args: &[String]) -> Result<(), String> {
 }
 
 fn cluster(args: &[String]) -> Result<(), String> {
-    let flags = flags(args, &["lease-reads"])?;
+    let flags = flags(args, &["lease-reads", "async-persistence"])?;
     let nodes: u64 = flags.get("nodes", 3)?;
     let base_port: u16 = flags.get("base-port", 7101)?;
     let dir = PathBuf::from(flags.get("dir", "kv-data".to_string())?);
@@ -171,8 +174,10 @@ fn cluster(args: &[String]) -> Result<(), String> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        if flags.switch("lease-reads") {
-            command.arg("--lease-reads");
+        for switch in ["lease-reads", "async-persistence"] {
+            if flags.switch(switch) {
+                command.arg(format!("--{switch}"));
+            }
         }
         children.push(command.spawn().map_err(|error| error.to_string())?);
     }

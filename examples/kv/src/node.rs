@@ -10,6 +10,12 @@
 //! - **The ordering rule.** Actions are carried out in order. `Persist` records are written to
 //!   the log's buffer and made durable (one `sync`, one fsync) before the first later action
 //!   that is not a `Persist`: one fsync per run of records, never one per entry.
+//! - **Asynchronous persistence** (`--async-persistence`, `Config::async_persistence`).
+//!   `Persist::Entries` records go to the log's buffer and the later actions are carried out
+//!   at once: a leader's appends leave before its own fsync. Once the batch of inputs is
+//!   handled, one fsync makes every record durable and the host steps `Event::Persisted` for
+//!   the last entry written, with the term of the last hard state it wrote. Hard state and
+//!   snapshots keep the synchronous rule.
 //! - **Clients.** A write is answered when its entry is applied: `Ok`/`Swapped` if the entry
 //!   at its index is the one proposed (same term), `Failed` if another took its place (it will
 //!   never apply); a write still unapplied after `write_timeout` is answered `Unknown`. A read
@@ -53,6 +59,8 @@ pub struct Options {
     pub heartbeat_ticks: u64,
     /// `Config::lease_reads`.
     pub lease_reads: bool,
+    /// `Config::async_persistence`.
+    pub async_persistence: bool,
     /// Snapshot the state machine after this many applied entries.
     pub snapshot_every: u64,
     /// A write not applied within this long is answered `Unknown`.
@@ -72,6 +80,7 @@ impl Options {
             election_ticks: 30,
             heartbeat_ticks: 5,
             lease_reads: false,
+            async_persistence: false,
             snapshot_every: 10_000,
             write_timeout: Duration::from_secs(5),
         }
@@ -107,8 +116,14 @@ pub struct Host {
     applied: LogIndex,
     outbox: Outbox,
     out: Vec<Action<Vec<u8>>>,
-    /// Records written to the log's buffer and not yet synced.
+    /// Records written to the log's buffer that must be synced before the next action that
+    /// is not a `Persist`.
     dirty: bool,
+    /// Asynchronous persistence: the last entry written to the log's buffer and not yet
+    /// reported durable, with the term it was written in.
+    unreported: Option<(LogIndex, Term)>,
+    /// The term of the last hard state written (or restored): what a report names.
+    hard_term: Term,
     writes: BTreeMap<LogIndex, PendingWrite>,
     reads: HashMap<u64, (String, oneshot::Sender<Response>)>,
     /// Reads confirmed at an index not applied yet.
@@ -153,12 +168,14 @@ impl Host {
         config.election_ticks = options.election_ticks;
         config.heartbeat_ticks = options.heartbeat_ticks;
         config.lease_reads = options.lease_reads;
+        config.async_persistence = options.async_persistence;
         config.max_uncommitted_entries = 100_000;
         // A new seed at every start: a node that restarts draws new election timeouts.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_nanos() as u64);
         config.seed = options.id.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ nanos;
+        let hard_term = restored.hard_state.term;
         let node = Raft::new(config, restored)
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error.to_string()))?;
         let mut addresses: HashMap<NodeId, String> = options
@@ -181,6 +198,8 @@ impl Host {
             outbox,
             out: Vec::new(),
             dirty: false,
+            unreported: None,
+            hard_term,
             writes: BTreeMap::new(),
             reads: HashMap::new(),
             ready: BTreeMap::new(),
@@ -219,11 +238,22 @@ impl Host {
             }
             self.handle(&mut inputs)?;
             self.expire();
-            if self.dirty {
-                self.wal.sync()?;
-                self.dirty = false;
+            self.sync_and_report()?;
+        }
+    }
+
+    /// Makes every record written durable with one fsync and, with asynchronous persistence,
+    /// reports the entries among them to the node; until the report's own step writes
+    /// nothing more (a committed joint configuration, left at once, appends an entry).
+    fn sync_and_report(&mut self) -> io::Result<()> {
+        while self.dirty || self.unreported.is_some() {
+            self.wal.sync()?;
+            self.dirty = false;
+            if let Some((index, term)) = self.unreported.take() {
+                self.step(Event::Persisted { index, term }, Awaiting::Nothing)?;
             }
         }
+        Ok(())
     }
 
     fn handle(&mut self, inputs: &mut Vec<Input>) -> io::Result<()> {
@@ -353,6 +383,17 @@ impl Host {
                     })?;
                     self.taken.retain(|&index, _| index > meta.last_index);
                     self.wal.store_snapshot(meta, &data)?;
+                }
+                Persist::Entries(entries) if self.options.async_persistence => {
+                    // In the background: synced at the end of the batch, then reported.
+                    self.wal.append(&persist)?;
+                    let last = entries.last().expect("a write is never empty");
+                    self.unreported = Some((last.index, self.hard_term));
+                    return Ok(());
+                }
+                Persist::HardState(hard_state) => {
+                    self.hard_term = hard_state.term;
+                    self.wal.append(&persist)?;
                 }
                 _ => self.wal.append(&persist)?,
             }
@@ -517,6 +558,8 @@ impl Host {
         self.store = Store::restore(&snapshot.data)?;
         self.wal.install_snapshot(snapshot)?;
         self.wal.sync()?;
+        // The entry writes before it are durable, and ended by it: never reported.
+        self.unreported = None;
         self.applied = snapshot.meta.last_index;
         self.since_snapshot = 0;
         for id in self.node.membership().members() {

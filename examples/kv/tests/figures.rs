@@ -1,7 +1,8 @@
 //! The KV service's figures on this machine, with fsync (ignored by `cargo test`; run by
 //! `examples/kv/figures.sh`): writes per second and latency for 1, 16 and 256 concurrent
-//! clients, reads per second by ReadIndex and under leases, and the time a cluster whose
-//! leader was killed with SIGKILL takes to accept writes again.
+//! clients, with synchronous and with asynchronous persistence (`--async-persistence`),
+//! reads per second by ReadIndex and under leases, and the time a cluster whose leader was
+//! killed with SIGKILL takes to accept writes again.
 
 mod common;
 
@@ -72,18 +73,28 @@ fn figures() {
     println!("| workload | clients | ops/s | p50 ms | p99 ms | not done |");
     println!("|---|---|---|---|---|---|");
     let mut failovers = Vec::new();
-    for lease_reads in [false, true] {
-        let mut cluster =
-            Cluster::start(if lease_reads { "fig-lease" } else { "fig" }, lease_reads);
+    // Synchronous persistence (writes, ReadIndex reads, failover), asynchronous (writes),
+    // lease reads.
+    for (name, lease_reads, async_persistence) in [
+        ("fig", false, false),
+        ("fig-async", false, true),
+        ("fig-lease", true, false),
+    ] {
+        let mut cluster = Cluster::start_with(name, lease_reads, async_persistence);
         let addrs = cluster.addrs.clone();
         runtime.block_on(wait_for_leader(&addrs));
+        let put = if async_persistence {
+            "put (async)"
+        } else {
+            "put"
+        };
         if !lease_reads {
             for clients in [1, 16, 256] {
                 let leader = runtime.block_on(leader(&addrs)).expect("a leader");
                 let before = runtime.block_on(fsyncs(&addrs[leader as usize - 1]));
                 let report = runtime.block_on(load(addrs.clone(), clients, length, false));
                 let after = runtime.block_on(fsyncs(&addrs[leader as usize - 1]));
-                row("put", clients, &report);
+                row(put, clients, &report);
                 println!(
                     "|   (leader's fsyncs per put: {:.3}) | | | | | |",
                     (after - before) as f64 / report.ops.max(1) as f64
@@ -91,6 +102,9 @@ fn figures() {
             }
         }
         for clients in [16, 256] {
+            if async_persistence {
+                break; // Reads do not write: the synchronous figures stand for both.
+            }
             let report = runtime.block_on(load(addrs.clone(), clients, length, true));
             let what = if lease_reads {
                 "get (lease)"
@@ -99,7 +113,7 @@ fn figures() {
             };
             row(what, clients, &report);
         }
-        if !lease_reads {
+        if !lease_reads && !async_persistence {
             // Kill the leader; time until a write is accepted again; restart it; five times.
             for _ in 0..5 {
                 let old = runtime.block_on(leader(&addrs)).expect("a leader");

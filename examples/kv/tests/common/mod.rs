@@ -21,11 +21,17 @@ pub struct Cluster {
     pub addrs: Vec<String>,
     children: Vec<Option<Child>>,
     lease_reads: bool,
+    async_persistence: bool,
 }
 
 impl Cluster {
     /// Starts the three nodes (`--lease-reads` if asked) in a fresh directory named after `name`.
     pub fn start(name: &str, lease_reads: bool) -> Cluster {
+        Cluster::start_with(name, lease_reads, false)
+    }
+
+    /// [`Cluster::start`], with `--async-persistence` if asked.
+    pub fn start_with(name: &str, lease_reads: bool, async_persistence: bool) -> Cluster {
         let dir = std::env::temp_dir().join(format!("pureraft-kv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -41,6 +47,7 @@ impl Cluster {
             addrs,
             children: (0..NODES).map(|_| None).collect(),
             lease_reads,
+            async_persistence,
         };
         for id in 1..=NODES {
             cluster.spawn(id);
@@ -89,6 +96,9 @@ impl Cluster {
             .stderr(log);
         if self.lease_reads {
             command.arg("--lease-reads");
+        }
+        if self.async_persistence {
+            command.arg("--async-persistence");
         }
         if id > NODES {
             command.arg("--join");
