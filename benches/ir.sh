@@ -5,11 +5,13 @@
 # and tear-down cancel out. Deterministic, unlike wall-clock times on a noisy machine.
 #
 # Usage: benches/ir.sh [--peers] [NAME ...]
-#   NAME     only these pureraft workloads (default: all)
+#   NAME     only these pureraft workloads (default: all, each also as NAME_async, NAME_range
+#            and NAME_async_range: asynchronous persistence, zero-copy apply, both)
 #   --peers  also run shared/peer-bench/ir.sh (raft-rs) and ir-raftio.sh (raft-io), then print
 #            one table: workload, pureraft, raft-rs, raft-io, and the peers' ratios to pureraft
 #            (PEER_BENCH overrides where the peer harnesses live).
-# Needs valgrind. Prints `IR name=... value=... unit=instructions/<op>` lines.
+# Needs valgrind. Prints `IR name=... value=... unit=instructions/<op>` lines, a table of the
+# host modes, and the commit latency of commit3_fsync in ticks (examples/fsync_latency).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -31,12 +33,14 @@ ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2"
 
 ours=$(mktemp)
 trap 'rm -f "$ours" "$ours.rs" "$ours.io"' EXIT
-while read -r name n1 n2 unit; do
-  if [ ${#names[@]} -gt 0 ] && ! printf '%s\n' "${names[@]}" | grep -qx "$name"; then
-    continue
-  fi
-  a=$(ir "$name" "$n1"); b=$(ir "$name" "$n2")
-  echo "IR name=$name value=$(( (b - a) / (n2 - n1) )) unit=instructions/$unit" | tee -a "$ours"
+while read -r base n1 n2 unit; do
+  for name in "$base" "${base}_async" "${base}_range" "${base}_async_range"; do
+    if [ ${#names[@]} -gt 0 ] && ! printf '%s\n' "${names[@]}" | grep -qx "$name"; then
+      continue
+    fi
+    a=$(ir "$name" "$n1"); b=$(ir "$name" "$n2")
+    echo "IR name=$name value=$(( (b - a) / (n2 - n1) )) unit=instructions/$unit" | tee -a "$ours"
+  done
 done <<'LIST'
 commit3_b1 64000 128000 entry
 commit3_b64 64000 128000 entry
@@ -48,7 +52,24 @@ read_index 64000 128000 read
 read_lease 64000 128000 read
 LIST
 
-[ "$peers" = yes ] || exit 0
+# modes: the four host modes of every workload measured, side by side.
+modes() {
+  echo
+  echo "Instructions per op by host mode: synchronous (the default), asynchronous persistence,"
+  echo "zero-copy apply (ranges), both"
+  printf '%-16s %10s %10s %10s %12s\n' workload sync async range async_range
+  for base in commit3_b1 commit3_b64 commit5_b64 tick_idle elect3 elect3_prevote read_index read_lease; do
+    p=$(value "$base" "$ours")
+    [ -n "$p" ] || continue
+    printf '%-16s %10s %10s %10s %12s\n' "$base" "$p" "$(value "${base}_async" "$ours")" \
+      "$(value "${base}_range" "$ours")" "$(value "${base}_async_range" "$ours")"
+  done
+}
+
+# value NAME FILE: the value of workload NAME in FILE's IR lines, or nothing.
+value() { sed -n "s/^IR name=$1 value=\([0-9]*\) .*/\1/p" "$2" | head -n 1; }
+
+[ "$peers" = yes ] || { modes; exit 0; }
 
 peer_bench=${PEER_BENCH:-$here/../../shared/peer-bench}
 echo "== raft-rs ($peer_bench/ir.sh)"
@@ -56,8 +77,6 @@ bash "$peer_bench/ir.sh" | tee "$ours.rs"
 echo "== raft-io ($peer_bench/ir-raftio.sh)"
 bash "$peer_bench/ir-raftio.sh" | tee "$ours.io"
 
-# value NAME FILE: the value of workload NAME in FILE's IR lines, or nothing.
-value() { sed -n "s/^IR name=$1 value=\([0-9]*\) .*/\1/p" "$2" | head -n 1; }
 # ratio A B: A / B to one decimal, or '-' if either is missing.
 ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ]; then
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; else echo -; fi; }
@@ -82,3 +101,9 @@ elect3(pureraft:prevote,checkquorum) elect3_prevote - -
 read_index(pureraft:64_per_round) read_index - -
 read_lease(pureraft:64_per_tick) read_lease - -
 ROWS
+modes
+
+# commit3_fsync: not instructions but commit latency in ticks with a slow disk, synchronous
+# and asynchronous persistence side by side (benches/harness/latency.rs).
+echo
+cargo run --release --locked -q --manifest-path "$repo/Cargo.toml" --example fsync_latency

@@ -14,11 +14,18 @@ use crate::types::{HardState, LogIndex, NodeId, Snapshot, SnapshotMeta, Term};
 /// and make each `Persist` durable (written and synced) before carrying out any later action
 /// of the same batch. That is what makes a vote or an append acknowledgement safe: it is never
 /// sent before the state it promises is on disk (Raft §5.1 and Figure 2; thesis §3.8).
+///
+/// With `Config::async_persistence`, a `Persist::Entries` may complete after later actions
+/// (in the order the writes started), and its completion is reported with
+/// `Event::Persisted`; every other write keeps the rule above. See the crate docs, "The
+/// ordering rule".
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Action<C> {
-    /// Write this to durable storage, and sync it, before carrying out any later action.
+    /// Write this to durable storage, and sync it, before carrying out any later action (with
+    /// `Config::async_persistence`, a `Persist::Entries` may complete later: see the crate
+    /// docs, "The ordering rule").
     Persist(Persist<C>),
     /// Send `message` to node `to`. Delivery may fail, be delayed, duplicated or reordered:
     /// Raft tolerates all of it. Carry it out only after every earlier `Persist`.

@@ -49,6 +49,66 @@
 //! makes a vote or an append acknowledgement safe: it is never sent before it is on disk
 //! (Raft §5.1 and Figure 2; thesis §3.8).
 //!
+//! ### With asynchronous persistence
+//!
+//! With [`Config::async_persistence`] the rule changes for entry writes only:
+//!
+//! 1. Carry out the actions in order, as before. A `Persist::Entries` is *started* in that
+//!    order (delete from its first index, append) and may complete later; writes complete
+//!    in the order they started, so the disk always holds the result of a prefix of them.
+//! 2. Every other write keeps the synchronous rule: `Persist::HardState` is durable before
+//!    any later action; `Persist::Snapshot` and `Action::InstallSnapshot` first wait for
+//!    every entry write started before them, and are durable before any later action.
+//! 3. When entry writes complete, step [`Event::Persisted`] `{ index, term }`: `index` is
+//!    the last index of the last write completed, `term` the term of the last
+//!    `Persist::HardState` carried out before that write started (or of the restored hard
+//!    state). One report may cover several writes; a late or repeated one is harmless.
+//!    Never report a write that has not completed, nor one started before an
+//!    `InstallSnapshot`: the node acknowledges what is reported, and a crash must not lose
+//!    it.
+//!
+//! The node then counts its own log in the commit quorum, acknowledges appends to its
+//! leader, and hands entries to `Apply` only up to what was reported. Its sends may carry
+//! entries not yet durable here: a follower's acknowledgement, not the leader's own write,
+//! is what commits, so a leader's write runs beside the round trip to its followers (thesis
+//! §10.2.1).
+//!
+//! ```
+//! use pureraft::{Action, Config, Event, Persist, Raft, Restored};
+//!
+//! let mut config = Config::new(1);
+//! config.async_persistence = true;
+//! let mut node: Raft<Vec<u8>> = Raft::new(config, Restored::bootstrap([1])).unwrap();
+//! let mut actions = Vec::new();
+//! let mut hard_term = 0; // the term of the last hard state written (the restored one: 0)
+//! let mut writing = Vec::new(); // entry writes started and not complete, in order
+//! let mut applied = Vec::new();
+//! for _ in 0..30 {
+//!     node.step_into(Event::Tick, &mut actions);
+//! }
+//! node.step_into(Event::Propose(b"x=1".to_vec()), &mut actions);
+//! loop {
+//!     for action in actions.drain(..) {
+//!         match action {
+//!             Action::Persist(Persist::HardState(hard_state)) => {
+//!                 hard_term = hard_state.term; // write + fsync, before the next action
+//!             }
+//!             Action::Persist(Persist::Entries(entries)) => {
+//!                 // Start the write (truncate, append) and go on: no fsync here.
+//!                 writing.push((entries.last().unwrap().index, hard_term));
+//!             }
+//!             Action::Send { .. } => { /* at once: before the leader's own write completes */ }
+//!             Action::Apply(entries) => applied.extend(entries),
+//!             _ => {}
+//!         }
+//!     }
+//!     // The disk completes the writes (here all of them, with one fsync); report the last.
+//!     let Some((index, term)) = writing.drain(..).last() else { break };
+//!     node.step_into(Event::Persisted { index, term }, &mut actions);
+//! }
+//! assert_eq!(applied.len(), 2); // the no-op and the command, each once reported durable
+//! ```
+//!
 //! [`Raft::step_into`] only appends to the host's buffer and never changes what is already
 //! there, so the rule holds for any sequence of events stepped into one buffer: a host may
 //! carry out any prefix of it at any time and step more events in before carrying out the
@@ -71,6 +131,16 @@
 //! snapshot in chunks ([`Message::InstallSnapshot`]) and hands it to its host as
 //! [`Action::InstallSnapshot`]. The node keeps the latest snapshot's bytes in memory so that it
 //! can send them as a leader.
+//!
+//! ## Zero-copy apply
+//!
+//! By default committed entries reach the host cloned into [`Action::Apply`] (with a
+//! reference-counted command, a count increment each). With [`Config::apply_by_range`] they
+//! come as [`Action::ApplyRange`] `{ first, last }` instead, and the host reads them in place
+//! with [`Raft::committed_entries`]: a slice of the node's log. Read the range before
+//! stepping the node again (a later step may drop those entries: an installed snapshot
+//! replaces the log). A host that keeps actions waiting across steps reads its ranges out
+//! right after each step, or leaves the option off.
 //!
 //! ## Membership changes
 //!
