@@ -9,6 +9,7 @@ mod common;
 use pureraft::sim::{Faults, Sim, SimConfig};
 use pureraft::{Action, Config, Entry, Event, LogIndex, NodeId, Raft};
 
+use common::chaos_then_liveness;
 use common::hand::*;
 
 type Node = Raft<u64>;
@@ -150,16 +151,7 @@ fn ranges_under_faults_with_batching_and_asynchronous_hosts() {
         }
         let mut sim: Sim<u64> = Sim::new(config);
         let faults = Faults::level(2).with_membership(2_000);
-        let mut next_command = 1;
-        for _ in 0..6_000 {
-            sim.chaos_tick(&faults, &mut next_command);
-        }
-        sim.heal_all();
-        let bound = sim.liveness_bound_ticks();
-        assert!(
-            sim.check_liveness(next_command, bound).is_ok(),
-            "seed {seed}"
-        );
+        chaos_then_liveness(&mut sim, &faults, 6_000, &format!("seed {seed}"));
         assert!(
             sim.stats().ranges_read > 100,
             "seed {seed}: {:?}",

@@ -13,6 +13,7 @@ mod common;
 use pureraft::sim::{Faults, Sim, SimConfig};
 use pureraft::{Action, AppendOutcome, Config, Event, LogIndex, NodeId, Raft, Role, Term};
 
+use common::chaos_then_liveness;
 use common::hand::*;
 
 type Node = Raft<u64>;
@@ -341,16 +342,9 @@ fn async_persistence_keeps_every_invariant_under_faults() {
                 .with_async_persistence(5);
             let mut sim: Sim<u64> = Sim::new(config);
             let faults = Faults::level(level).with_membership(2_000);
-            let mut next_command = 1;
-            for _ in 0..8_000 {
-                sim.chaos_tick(&faults, &mut next_command);
-            }
-            sim.heal_all();
-            let bound = sim.liveness_bound_ticks();
-            let index = sim.check_liveness(next_command, bound);
-            let stats = sim.stats();
             let what = format!("{nodes} nodes, seed {seed}, level {level}");
-            assert!(index.is_ok(), "{what}: {index:?}");
+            chaos_then_liveness(&mut sim, &faults, 8_000, &what);
+            let stats = sim.stats();
             assert!(stats.writes_reported > 100, "{what}: {stats:?}");
             lost += stats.entry_writes_lost;
         }
@@ -368,16 +362,6 @@ fn async_persistence_with_batching_hosts() {
             .with_batching()
             .with_async_persistence(3);
         let mut sim: Sim<u64> = Sim::new(config);
-        let faults = Faults::level(2);
-        let mut next_command = 1;
-        for _ in 0..8_000 {
-            sim.chaos_tick(&faults, &mut next_command);
-        }
-        sim.heal_all();
-        let bound = sim.liveness_bound_ticks();
-        assert!(
-            sim.check_liveness(next_command, bound).is_ok(),
-            "seed {seed}"
-        );
+        chaos_then_liveness(&mut sim, &Faults::level(2), 8_000, &format!("seed {seed}"));
     }
 }

@@ -12,7 +12,7 @@ pub mod net;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use pureraft::sim::{NetworkConfig, Sim, SimConfig};
+use pureraft::sim::{Faults, NetworkConfig, Sim, SimConfig};
 use pureraft::{Command, LogIndex, NodeId};
 
 /// The tester's election timeout, `RaftElectionTimeout` = 1000 ms, in ticks.
@@ -143,4 +143,18 @@ impl LabRng {
 /// A random server id, `1..=servers`: the lab's `rand.Int() % servers` for 1-based node ids.
 pub fn random_server(rng: &mut LabRng, servers: usize) -> NodeId {
     rng.below(servers as u64) + 1
+}
+
+/// Runs the chaos driver with `faults` for `ticks` ticks, heals every fault, and fails the
+/// test (naming `what`) unless a new command then commits within the liveness bound.
+pub fn chaos_then_liveness(sim: &mut Sim<u64>, faults: &Faults, ticks: u64, what: &str) {
+    let mut next_command = 1;
+    for _ in 0..ticks {
+        sim.chaos_tick(faults, &mut next_command);
+    }
+    sim.heal_all();
+    let bound = sim.liveness_bound_ticks();
+    if let Err(error) = sim.check_liveness(next_command, bound) {
+        panic!("{what}: {error}");
+    }
 }
