@@ -227,6 +227,29 @@ fn a_late_report_for_an_entry_truncated_and_written_again_is_ignored() {
     assert_eq!(acks_to(&actions, 1), vec![4]);
 }
 
+/// Found by fuzzing (`step`): a faulty peer sends, in one term, an append that conflicts
+/// with entries the node wrote in that same term. No correct leader does (its log only
+/// grows), and accepting it would let a report of the first write, returned in the same
+/// term, count the second write's entries before they are on the disk. The append is
+/// refused: nothing written, nothing acknowledged, the log unchanged.
+#[test]
+fn an_append_that_undoes_a_write_of_its_own_term_is_refused() {
+    let mut follower: Node = founding(async_config(2), &[1, 2, 3]);
+    receive(&mut follower, 1, vote_request(2, 0, 0));
+    receive(
+        &mut follower,
+        1,
+        append(2, 0, 0, vec![entry(1, 1), entry(2, 2)], 0),
+    );
+    let actions = receive(&mut follower, 1, append(2, 0, 0, vec![entry(1, 2)], 0));
+    assert!(!has_persist(&actions), "{actions:?}");
+    assert_eq!(acks_to(&actions, 1), Vec::<LogIndex>::new());
+    assert_eq!((follower.last_index(), follower.term_at(1)), (2, Some(1)));
+    // The first write's report counts, and what it acknowledges is on the disk.
+    let actions = persisted(&mut follower, 2, 2);
+    assert_eq!(acks_to(&actions, 1), vec![2]);
+}
+
 /// A truncation takes back what was durable: entries 2..3 of term 1 were reported durable,
 /// then replaced by entries of term 2 whose write is not reported yet. The follower may
 /// acknowledge index 1 only.

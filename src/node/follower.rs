@@ -239,6 +239,12 @@ impl<C: Command> Raft<C> {
             "truncating a committed entry"
         );
         let truncated = first_index <= self.log.last_index();
+        if truncated && self.term_writes.0 == self.term && first_index <= self.term_writes.1 {
+            // It would truncate entries written in this very term, which came from this
+            // term's one leader, whose log only grows: only a faulty peer sends that. Refused,
+            // so that a write of a term is never undone in that term (`persisted` relies on it).
+            return false;
+        }
         if truncated {
             self.log.truncate_from(first_index);
             self.memberships.truncate_from(first_index);
@@ -250,6 +256,7 @@ impl<C: Command> Raft<C> {
             self.truncated_in = self.term;
         }
         self.log.extend_from_slice(new_entries);
+        self.term_writes = (self.term, self.log.last_index());
         // Thesis §4.1: a configuration is in force as soon as it is in the log.
         let mut configurations = false;
         for entry in new_entries {

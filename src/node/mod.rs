@@ -60,6 +60,10 @@ pub struct Raft<C> {
     /// snapshot installed): a report of a write returned in an earlier term may describe a
     /// log that is gone since, and is ignored (`persisted`). 0 after a restart.
     truncated_in: Term,
+    /// The term this node last appended entries to its log in, from a leader of that term,
+    /// and the highest index it wrote then (or, once it stepped down in it, as leader): no
+    /// append of that term may truncate at or below it (`store_entries`). (0, 0) at start.
+    term_writes: (Term, LogIndex),
     /// Follower only: the highest index known to match the current leader's log, verified by
     /// an append of this leader in this term. Bounds what the follower may commit and what it
     /// acknowledges; 0 when the term or the leader changes.
@@ -149,6 +153,7 @@ impl<C: Command> Raft<C> {
             applied_index: applied,
             durable_index: 0,
             truncated_in: 0,
+            term_writes: (0, 0),
             leader_verified_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
@@ -516,6 +521,10 @@ impl<C: Command> Raft<C> {
             // the votes another candidate needs.
             if self.role == Role::Leader {
                 self.reset_election_timer();
+                if !new_term {
+                    // What it wrote as leader stands for the rest of its term.
+                    self.term_writes = (self.term, self.log.last_index());
+                }
             }
             self.role = Role::Follower;
             self.votes.clear();
