@@ -21,7 +21,9 @@ impl<C: Command> Raft<C> {
     /// A node writes entries in term T only from T's one leader (itself, or the leader it
     /// follows), whose log only grows: a write returned in T never truncates what another
     /// write of T wrote, and a truncation in T cuts only entries written in earlier terms
-    /// (above every index T's leader had sent). So if no truncation happened in a later term
+    /// (above every index T's leader had sent). A faulty peer could send otherwise; the node
+    /// refuses such an append (`store_entries`), so this holds whatever peers send. So if no
+    /// truncation happened in a later term
     /// than `term` (`truncated_in`), the disk holds the log's prefix up to `index` exactly
     /// as the log holds it now: the report counts. Otherwise the write may have been undone
     /// since, even if an entry of the same term is at `index` again (A-B-A: truncated by one
