@@ -726,26 +726,21 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         reported.commit_reported = commit;
         let held = durable_log.get(commit).map(|e| (e.term, &e.payload));
         if commit > reported.applied_index {
-            // It committed under the configuration in force then: its latest, or, if that
-            // one was appended after the commit, the one before (one change at a time, so
-            // that one was in force at `commit`).
             let applied = reported.applied_index;
-            let (at, membership) = self.durable_membership(id, durable_log.base);
-            let (_, before) = self.durable_membership_at(id, durable_log.base, commit);
-            let quorum = held.is_some_and(|(term, _)| {
-                !disks.is_empty()
-                    && (Self::durable_on_quorum(&membership, disks, commit, term)
-                        || (at > commit && Self::durable_on_quorum(&before, disks, commit, term)))
-            });
-            if quorum {
-                self.vouched = self.vouched.max(commit);
-            } else {
+            let verdict = match held {
+                Some((term, _)) if !disks.is_empty() => {
+                    self.committing_quorum(id, durable_log.base, commit, term, disks)
+                }
+                _ => Err(self.durable_membership(id, durable_log.base)),
+            };
+            if let Err((at, membership)) = verdict {
                 return Err(format!(
                     "node {id} reported {commit} committed, having applied only {applied}, \
                      and {held:?} there is on the disks of no quorum of {membership:?} (entry \
                      {at})"
                 ));
             }
+            self.vouched = self.vouched.max(commit);
         }
         let committed = self.committed.get(commit as usize - 1);
         if committed.is_some() && held != committed.map(|(term, payload)| (*term, payload)) {
@@ -818,15 +813,8 @@ impl<C: Clone + Debug + Eq> Checker<C> {
             .and_then(|id| id.checked_sub(1))
             .and_then(|position| durable_logs.get(position))
             .map_or(0, |log| log.base);
-        let (at, membership) = self.durable_membership(id, applier_base);
-        // With asynchronous writes, the configuration in force at the commit may be the one
-        // before a change appended since (one change at a time).
-        let before = (self.async_writes && at > last.index)
-            .then(|| self.durable_membership_at(id, applier_base, last.index).1);
-        let quorum = |membership: &Membership| {
-            Self::durable_on_quorum(membership, durable_logs, last.index, last.term)
-        };
-        if !quorum(&membership) && !before.as_ref().is_some_and(quorum) {
+        let verdict = self.committing_quorum(id, applier_base, last.index, last.term, durable_logs);
+        if let Err((at, membership)) = verdict {
             let holding = Self::holding(durable_logs, last.index, last.term);
             return Err(format!(
                 "node {id} committed index {} (term {}), durable on {holding} nodes: not a \
@@ -836,6 +824,32 @@ impl<C: Clone + Debug + Eq> Checker<C> {
         }
         self.note_committed_configs(entries, committed_before);
         Ok(())
+    }
+
+    /// Whether (`index`, `term`) is on the `disks` of a quorum of the configuration node `id`
+    /// committed it under: its durable log's latest or, with asynchronous writes (where a
+    /// leader may apply or report a commit after it appended a change), the one in force at
+    /// `index` (one change at a time, so it is one of the two). Answers the latest
+    /// configuration if neither holds it.
+    fn committing_quorum(
+        &self,
+        id: NodeId,
+        base: LogIndex,
+        index: LogIndex,
+        term: Term,
+        disks: &[LogView<'_, C>],
+    ) -> Result<(), (LogIndex, Membership)> {
+        let (at, membership) = self.durable_membership(id, base);
+        if Self::durable_on_quorum(&membership, disks, index, term) {
+            return Ok(());
+        }
+        if self.async_writes && at > index {
+            let (_, before) = self.durable_membership_at(id, base, index);
+            if Self::durable_on_quorum(&before, disks, index, term) {
+                return Ok(());
+            }
+        }
+        Err((at, membership))
     }
 
     /// Only once the entries after `committed_before` are judged committed are the

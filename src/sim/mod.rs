@@ -495,6 +495,21 @@ impl<C> SimNode<C> {
     }
 }
 
+impl<C: Clone> SimNode<C> {
+    /// With asynchronous persistence: the first write in flight reaches the disk, its report
+    /// now due. Answers false if there was none.
+    fn complete_first_write(&mut self) -> bool {
+        let (Some(disk), Some((_, entries, term))) = (self.disk.as_mut(), self.writes.pop_front())
+        else {
+            return false;
+        };
+        disk.write(&entries);
+        let last = entries.last().expect("a write is never empty");
+        self.unreported = Some((last.index, term));
+        true
+    }
+}
+
 /// A simulated cluster. See the [module docs](self).
 pub struct Sim<C> {
     config: SimConfig,
@@ -805,17 +820,11 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     fn complete_writes(&mut self, position: usize) {
         let now = self.now;
         let node = &mut self.nodes[position];
-        let Some(disk) = node.disk.as_mut() else {
+        if node.disk.is_none() {
             return;
-        };
-        while let Some((due, entries, term)) = node.writes.front() {
-            if *due > now {
-                break;
-            }
-            disk.write(entries);
-            let last = entries.last().expect("a write is never empty");
-            node.unreported = Some((last.index, *term));
-            node.writes.pop_front();
+        }
+        while node.writes.front().is_some_and(|(due, ..)| *due <= now) {
+            node.complete_first_write();
         }
         let mut report = None;
         if node.unreported.is_some() && self.rng.in_range(0, 4) != 0 {
@@ -1591,16 +1600,16 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
             // The writes in flight: a prefix of them reached the disk, the rest is lost. What
             // the node's actions wrote is now what its disk holds.
             let flying = self.nodes[position].writes.len() as u64;
-            let kept = self.rng.in_range(0, flying + 1) as usize;
+            let kept = self.rng.in_range(0, flying + 1);
             let node = &mut self.nodes[position];
-            let disk = node.disk.as_mut().expect("checked above");
-            for (_, entries, _) in node.writes.drain(..).take(kept) {
-                disk.write(&entries);
+            for _ in 0..kept {
+                node.complete_first_write();
             }
+            node.writes.clear();
             node.unreported = None;
             node.reported.clear();
-            node.durable = disk.clone();
-            self.stats.entry_writes_lost += flying - kept as u64;
+            node.durable = node.disk().clone();
+            self.stats.entry_writes_lost += flying - kept;
             let node = &self.nodes[position];
             self.checker.on_writes_lost(id, node.durable.view());
         }
@@ -1622,16 +1631,10 @@ impl<C: Command + Debug + Eq + Hash> Sim<C> {
     /// they are never reported (`Event::Persisted`).
     fn flush_writes(&mut self, position: usize, installed: bool) {
         let node = &mut self.nodes[position];
-        if let Some(disk) = node.disk.as_mut() {
-            for (_, entries, term) in node.writes.drain(..) {
-                disk.write(&entries);
-                let last = entries.last().expect("a write is never empty");
-                node.unreported = Some((last.index, term));
-            }
-            if installed {
-                node.unreported = None;
-                node.reported.clear();
-            }
+        while node.complete_first_write() {}
+        if installed {
+            node.unreported = None;
+            node.reported.clear();
         }
     }
 
