@@ -12,25 +12,13 @@ use pureraft_kv::api::{Request, Response};
 use pureraft_kv::bench::{load, Report};
 use pureraft_kv::client::Client;
 
-use common::{ask, Cluster, NODES};
+use common::{ask, wait_for_leader, Cluster, NODES};
 
 fn seconds() -> u64 {
     std::env::var("KV_FIGURES_SECONDS")
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(10)
-}
-
-async fn wait_for_leader(addrs: &[String]) {
-    let mut client = Client::new(addrs.to_vec());
-    let request = Request::Put {
-        key: "ready".into(),
-        value: "1".into(),
-    };
-    let start = Instant::now();
-    while client.call(&request, Duration::from_secs(2)).await != Response::Ok {
-        assert!(start.elapsed() < Duration::from_secs(30), "no leader");
-    }
 }
 
 async fn leader(addrs: &[String]) -> Option<u64> {

@@ -21,7 +21,7 @@ use pureraft_kv::api::{Request, Response};
 use pureraft_kv::client::Client;
 use pureraft_kv::lincheck::{self, Event, Op, Verdict};
 
-use common::{heal, isolate, Cluster, NODES};
+use common::{heal, isolate, wait_for_leader, Cluster, NODES};
 
 const CLIENTS: u64 = 6;
 const KEYS: u64 = 5;
@@ -186,23 +186,7 @@ fn run(name: &str, lease_reads: bool, async_persistence: bool) {
         isolations: AtomicU64::new(0),
     };
     let start = Instant::now();
-    // Wait for a leader: a first write succeeds.
-    runtime.block_on(async {
-        let mut client = Client::new(addrs.clone());
-        let first = Request::Put {
-            key: "ready".into(),
-            value: "1".into(),
-        };
-        loop {
-            if client.call(&first, Duration::from_secs(2)).await == Response::Ok {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "no leader elected"
-            );
-        }
-    });
+    runtime.block_on(wait_for_leader(&addrs));
     let until = Instant::now() + Duration::from_secs(seconds);
     let clients: Vec<_> = (0..CLIENTS)
         .map(|client_id| {

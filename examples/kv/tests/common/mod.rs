@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pureraft_kv::api::{Request, Response};
 use pureraft_kv::client::Client;
@@ -155,5 +155,21 @@ pub async fn isolate(cluster_addrs: &[String], node: u64) {
 pub async fn heal(cluster_addrs: &[String]) {
     for addr in cluster_addrs {
         ask(addr, Request::Isolate { from: vec![] }).await;
+    }
+}
+
+/// Waits until the cluster has a leader: a first write (`ready` = 1) succeeds, within 30 s.
+pub async fn wait_for_leader(addrs: &[String]) {
+    let mut client = Client::new(addrs.to_vec());
+    let request = Request::Put {
+        key: "ready".into(),
+        value: "1".into(),
+    };
+    let start = Instant::now();
+    while client.call(&request, Duration::from_secs(2)).await != Response::Ok {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no leader elected"
+        );
     }
 }
